@@ -1,0 +1,1 @@
+"""Rendering scores to audio: soundfont renderer, humanizer, DDSP performer."""

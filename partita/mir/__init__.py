@@ -1,0 +1,1 @@
+"""Music information retrieval: analysis, transcription, metrics, fidelity reports."""

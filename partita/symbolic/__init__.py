@@ -1,0 +1,1 @@
+"""Symbolic transformers (anticipatory, theme, FIGARO-style, ABC), sampling and training."""

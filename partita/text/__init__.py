@@ -1,0 +1,1 @@
+"""From text prompts to typed Attributes; sentence embeddings."""
