@@ -47,6 +47,9 @@ __all__ = [
     "new_score",
     "duration_seconds",
     "bar_count",
+    "key_name",
+    "summary",
+    "info",
 ]
 
 TPQ = 480
@@ -58,8 +61,6 @@ ABC_SUFFIXES = (".abc",)
 SUFFIXES = MIDI_SUFFIXES + MUSICXML_SUFFIXES + ABC_SUFFIXES
 
 DEFAULT_VELOCITY = 80
-MINOR_KEYS = ("Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m")
-"""Minor key names by number of sharps + 7."""
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from zero
 # MusicXML writing quantises onsets and durations to 1/24 of a quarter: the least common
 # multiple of 32nd notes (1/8) and triplets (1/3, 1/6), which music21 can always notate.
@@ -110,6 +111,53 @@ def bar_count(score: Score) -> int:
         span = min(stop, end) - start
         bars += -(-span // bar_len)  # ceiling division
     return bars
+
+
+MAJOR_NAMES = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+MINOR_NAMES = ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#")
+
+
+def key_name(sharps: int, tonality: int) -> str:
+    """Name of a key signature: ``(1, 0)`` → ``"G major"``, ``(-3, 1)`` → ``"C minor"``."""
+    names = MINOR_NAMES if tonality else MAJOR_NAMES
+    return f"{names[sharps + 7]} {'minor' if tonality else 'major'}"
+
+
+def summary(score: Score) -> dict[str, Any]:
+    """Notes, bars, tracks with notes, seconds, first key signature and first meter."""
+    ks = score.key_signatures[0] if len(score.key_signatures) else None
+    ts = score.time_signatures[0] if len(score.time_signatures) else None
+    return {
+        "notes": int(score.note_num()),
+        "bars": int(bar_count(score)),
+        "tracks": sum(1 for t in score.tracks if len(t.notes)),
+        "seconds": round(duration_seconds(score), 3),
+        "key": key_name(ks.key, ks.tonality) if ks is not None and -7 <= ks.key <= 7 else "",
+        "meter": f"{ts.numerator}/{ts.denominator}" if ts is not None else "",
+    }
+
+
+def info(score: Score) -> dict[str, Any]:
+    """:func:`summary` plus the tempo map, all meters and key signatures, and each track."""
+    from pretty_midi import program_to_instrument_name
+
+    result = summary(score)
+    result["tempos_qpm"] = [round(t.qpm, 2) for t in score.tempos]
+    result["meters"] = [f"{t.numerator}/{t.denominator}" for t in score.time_signatures]
+    result["keys"] = [key_name(k.key, k.tonality) for k in score.key_signatures if -7 <= k.key <= 7]
+    result["track_list"] = [
+        {
+            "name": t.name,
+            "program": int(t.program),
+            "instrument": "drums" if t.is_drum else program_to_instrument_name(int(t.program)),
+            "drum": bool(t.is_drum),
+            "notes": len(t.notes),
+            "pitch_range": [int(min(n.pitch for n in t.notes)), int(max(n.pitch for n in t.notes))]
+            if len(t.notes) else [],
+        }
+        for t in score.tracks
+    ]
+    return result
 
 
 @contextlib.contextmanager
@@ -227,15 +275,34 @@ def abc_to_score(tune_text: str, *, header: str = "", source: str | Path = "<abc
     if not re.search(r"^K:", full, flags=re.M):
         raise InputError(source, "ABC tune has no K: (key) field")
     try:
-        stream = converter.parse(full, format="abc")
+        with _no_beaming():
+            stream = converter.parse(full, format="abc")
     except Exception as exc:
         raise InputError(source, f"music21 cannot parse this ABC tune ({_one_line(exc)})") from None
     score = from_music21(stream)
-    for track, (program, drum) in zip(score.tracks, _abc_voice_programs(full)):
+    for track, (program, drum) in zip(score.tracks, _abc_voice_programs(full), strict=False):
         if program is not None:
             track.program = program
         track.is_drum = drum
     return score
+
+
+@contextlib.contextmanager
+def _no_beaming() -> Any:
+    """Skip music21's beaming while parsing ABC: beams are notation only, and making them
+    deep-copies the stream (more than half of the parse time of a corpus tune)."""
+    from music21 import stream
+
+    original = stream.Stream.makeBeams
+
+    def no_beams(self: Any, *, inPlace: bool = False, **kwargs: Any) -> Any:  # noqa: N803
+        return None if inPlace else self
+
+    stream.Stream.makeBeams = no_beams
+    try:
+        yield
+    finally:
+        stream.Stream.makeBeams = original
 
 
 def _abc_voice_programs(text: str) -> list[tuple[int | None, bool]]:
@@ -269,7 +336,8 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
     Walks the notes directly (ties merged, grace notes dropped); tempo marks, time and
     key signatures, instrument programs and percussion parts are carried over.
     """
-    from music21 import chord, instrument, key, meter, note, stream as m21stream, tempo
+    from music21 import instrument, key, meter, tempo
+    from music21 import stream as m21stream
 
     if isinstance(stream, m21stream.Opus):
         raise ValueError("from_music21 takes one score; pick a score from the Opus first")
@@ -283,10 +351,6 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
     sigs: dict[int, tuple[int, int]] = {}
     keys: dict[int, tuple[int, int]] = {}
     for index, part in enumerate(parts):
-        try:
-            part = part.stripTies(matchByPitch=True)
-        except Exception:  # malformed ties: keep the notes as written
-            pass
         flat = part.flatten()
         inst = part.getInstrument(returnDefault=False)
         if inst is None:
@@ -304,21 +368,7 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
         )
         name = (part.partName or (inst.instrumentName if inst is not None else None) or f"part {index + 1}")
         track = Track(str(name), int(program), is_drum)
-        for el in flat.notes:
-            ql = el.duration.quarterLength
-            if el.duration.isGrace or ql == 0:
-                continue  # grace notes have no notated duration
-            start, dur = ticks(el.offset), max(1, ticks(ql))
-            vel = el.volume.velocity if el.volume.velocity is not None else DEFAULT_VELOCITY
-            if isinstance(el, chord.ChordBase):
-                pitches = [_midi_of(n) for n in el.notes]
-            elif isinstance(el, (note.Note, note.Unpitched)):
-                pitches = [_midi_of(el)]
-            else:
-                continue
-            for pitch in pitches:
-                if pitch is not None and 0 <= pitch <= 127:
-                    track.notes.append(Note(start, dur, pitch, int(vel)))
+        track.notes.extend(_notes_of(flat, ticks))
         for mm in flat.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
             if bpm:
@@ -329,7 +379,6 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
             for ks in flat.getElementsByClass(key.KeySignature):
                 mode = getattr(ks, "mode", "major")
                 keys.setdefault(ticks(ks.offset), (int(ks.sharps), 1 if mode == "minor" else 0))
-        track.notes.sort(key=lambda n: (n.time, n.pitch))
         score.tracks.append(track)
     for t, bpm in sorted(tempos.items()):
         score.tempos.append(Tempo(t, qpm=bpm))
@@ -338,6 +387,49 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
     _append_dedup(score.time_signatures, sigs, lambda t, v: TimeSignature(t, v[0], v[1]))
     _append_dedup(score.key_signatures, keys, lambda t, v: KeySignature(t, v[0], v[1]))
     return score
+
+
+def _notes_of(flat: Any, ticks: Any) -> list[Note]:
+    """The notes of a flat music21 stream, tied notes merged into one.
+
+    Merging ties here rather than with music21's ``stripTies`` avoids a deep copy of the
+    whole stream (half of the parse time of an ABC tune).
+    """
+    from music21 import chord, note
+
+    notes: list[Note] = []
+    open_ties: dict[int, Note] = {}
+    for el in flat.notes:
+        ql = el.duration.quarterLength
+        if el.duration.isGrace or ql == 0:
+            continue  # grace notes have no notated duration
+        start, dur = ticks(el.offset), max(1, ticks(ql))
+        vel = int(el.volume.velocity) if el.volume.velocity is not None else DEFAULT_VELOCITY
+        if isinstance(el, chord.ChordBase):
+            members = [(n, n.tie or el.tie) for n in el.notes]
+        elif isinstance(el, (note.Note, note.Unpitched)):
+            members = [(el, el.tie)]
+        else:
+            continue
+        for member, tie in members:
+            pitch = _midi_of(member)
+            if pitch is None or not 0 <= pitch <= 127:
+                continue
+            tie_type = tie.type if tie is not None else None
+            held = open_ties.get(pitch)
+            if held is not None and tie_type in ("stop", "continue") and held.end <= start + 1:
+                held.duration = start + dur - held.time
+                if tie_type == "stop":
+                    del open_ties[pitch]
+                continue
+            new = Note(start, dur, pitch, vel)
+            notes.append(new)
+            if tie_type in ("start", "continue"):
+                open_ties[pitch] = new
+            else:
+                open_ties.pop(pitch, None)
+    notes.sort(key=lambda n: (n.time, n.pitch))
+    return notes
 
 
 def _append_dedup(target: Any, events: dict[int, tuple[int, int]], make: Any) -> None:
@@ -369,7 +461,8 @@ def to_music21(score: Score) -> music21.stream.Score:
     and end together become one chord. Time and key signatures go into every part, tempo
     marks into the first.
     """
-    from music21 import chord, instrument, key, meter, note, stream as m21stream, tempo
+    from music21 import chord, instrument, key, meter, note, tempo
+    from music21 import stream as m21stream
 
     tpq = score.ticks_per_quarter
 
@@ -458,6 +551,10 @@ def score_to_abc(score: Score, title: str | None = None) -> str:
             line = "T:partita score"
         if line.startswith("K:") and score.key_signatures and score.key_signatures[0].tonality:
             # midi2abc names the major key of the signature; the score says minor
-            line = f"K:{MINOR_KEYS[score.key_signatures[0].key + 7]}"
+            line = f"K:{MINOR_NAMES[score.key_signatures[0].key + 7]}m"
         lines.append(line)
-    return "\n".join(lines) + "\n"
+        if line.startswith("X:"):
+            # midi2abc writes ABC 2.1, where an accidental carries to the end of the bar for
+            # the same note in the same octave; music21 assumes ABC 1.3 unless told.
+            lines.append("%%propagate-accidentals octave")
+    return "%abc-2.1\n" + "\n".join(lines) + "\n"

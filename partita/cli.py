@@ -1,0 +1,159 @@
+"""The ``partita`` command: a few lines per verb over the Python API.
+
+Arguments are parsed before anything heavy is imported, so ``partita --help`` is instant.
+Every failure a user can cause prints one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _data_build(args: argparse.Namespace) -> int:
+    from partita import datasets
+
+    sources = {}
+    if args.midi_folder:
+        folder = Path(args.midi_folder)
+        sources["midi_folder"] = lambda: datasets.midi_folder(folder)
+    if args.jsonl:
+        captions = Path(args.jsonl)
+        sources["jsonl"] = lambda: datasets.jsonl_captions(captions)
+    names = args.datasets.split(",") if args.datasets else (None if not sources else [])
+    report = datasets.build(names, cache_dir=args.cache_dir, workers=args.workers, limit=args.limit,
+                            progress=not args.quiet, sources=sources)
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _data_stats(args: argparse.Namespace) -> int:
+    from partita import datasets
+
+    names = args.datasets.split(",") if args.datasets else None
+    result = datasets.stats(args.cache_dir, names)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    for name, d in result.items():
+        built = (f"{d['parsed']} parsed, {d['failed']} failed, {d['notes']:,} notes, {d['bars']:,} bars"
+                 if d["built"] else "not built (run `partita data build`)")
+        print(f"{name}: {d['pieces']:,} pieces; {built}")
+        print("  splits:      " + ", ".join(f"{k} {v:,}" for k, v in sorted(d["splits"].items())))
+        print("  collections: " + ", ".join(f"{k} {v:,}" for k, v in list(d["collections"].items())[:8]))
+        if d["built"]:
+            print("  keys:        " + ", ".join(f"{k} {v}" for k, v in list(d["keys"].items())[:8]))
+            print("  meters:      " + ", ".join(f"{k} {v}" for k, v in d["meters"].items()))
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from partita.score import info, read
+
+    score = read(args.file, tune=args.tune, allow_empty=True)
+    result = info(score)
+    result["file"] = str(args.file)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{args.file}")
+    print(f"  duration   {result['seconds']:.2f} s, {result['bars']} bars, {result['notes']} notes")
+    print(f"  tempo      {', '.join(f'{t:g}' for t in result['tempos_qpm']) or 'none'} qpm")
+    print(f"  meter      {', '.join(result['meters']) or 'none'}")
+    print(f"  key sig.   {', '.join(result['keys']) or 'none'}")
+    print(f"  tracks     {len(result['track_list'])}")
+    for t in result["track_list"]:
+        kind = "drums" if t["drum"] else f"program {t['program']:3d} {t['instrument']}"
+        print(f"    {t['name'][:24]:<24} {kind:<40} {t['notes']:6d} notes, pitch {t['pitch_range']}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from partita.fileio import check_not_input
+    from partita.score import read, write
+
+    check_not_input(args.output, args.input)
+    score = read(args.input, tune=args.tune)
+    write(score, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="partita",
+        description="partita: a symbolic music composition workbench (text to MIDI, accompaniment, "
+        "infilling, rendering, MIR checks).",
+    )
+    parser.set_defaults(help_parser=parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    data = sub.add_parser("data", help="the offline corpus: build the cache, print statistics")
+    data.set_defaults(help_parser=data)
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    b = data_sub.add_parser("build", help="parse the corpus once into the cache (parquet)")
+    b.add_argument("--datasets", help="comma-separated: abc_tunes,chorales,classical (default: all)")
+    b.add_argument("--midi-folder", help="also build a folder of your own MIDI files")
+    b.add_argument("--jsonl", help="also build a MidiCaps-style jsonl of captions and MIDI paths")
+    b.add_argument("--cache-dir", help="cache folder (default $PARTITA_CACHE or ~/.cache/partita)")
+    b.add_argument("--workers", type=int, help="processes (default: one per core)")
+    b.add_argument("--limit", type=int, help="only the first N pieces of each dataset")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=_data_build)
+    s = data_sub.add_parser("stats", help="counts per dataset, collection and split; notes, bars, keys, meters")
+    s.add_argument("--datasets", help="comma-separated subset")
+    s.add_argument("--cache-dir", help="cache folder")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=_data_stats)
+
+    i = sub.add_parser("info", help="tracks, instruments, notes, duration, tempo, meter, key of a file")
+    i.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    i.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.set_defaults(func=_info)
+
+    c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
+    c.add_argument("input")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("--tune", type=int, help="ABC input: the X: number of the tune")
+    c.set_defaults(func=_convert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:  # a verb with actions but none given: show that verb's help
+        args.help_parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from partita.errors import PartitaError
+
+    try:
+        return func(args)
+    except PartitaError as exc:
+        print(f"partita: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("partita: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless asked
+        if os.environ.get("PARTITA_DEBUG"):
+            raise
+        msg = " ".join(str(exc).split())[:300]
+        print(f"partita: internal error: {type(exc).__name__}: {msg} (set PARTITA_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

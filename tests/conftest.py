@@ -1,0 +1,35 @@
+"""Shared fixtures: small scores built in code."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from symusic import Note, Track
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def small_score():
+    """Three tracks at 90 qpm in 3/4, C minor: a flute line, a drum pattern, piano chords."""
+    from partita.score import new_score
+
+    score = new_score(qpm=90, meter=(3, 4), key=(-3, 1))
+    flute = Track("flute", 73, False)
+    for i, pitch in enumerate([60, 63, 65, 67, 68, 67, 65, 63, 60]):
+        flute.notes.append(Note(i * 480, 480, pitch, 90))
+    drums = Track("drums", 0, True)
+    for i in range(9):
+        drums.notes.append(Note(i * 480, 240, 36 if i % 3 == 0 else 42, 100))
+    piano = Track("piano", 0, False)
+    for bar in range(3):
+        for pitch in (48, 55, 60):
+            piano.notes.append(Note(bar * 1440, 1440, pitch, 70))
+    score.tracks.extend([flute, drums, piano])
+    return score
+
+
+def notes_of(track):
+    return sorted((n.time, n.duration, n.pitch) for n in track.notes)
