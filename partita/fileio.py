@@ -26,10 +26,17 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
         yield tmp_path
         if not tmp_path.exists() or tmp_path.stat().st_size == 0:
             raise InputError(dest, "writer produced an empty file; nothing written")
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_not_input(output: str | Path, *inputs: str | Path) -> None:
