@@ -86,6 +86,37 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from partita.mir.analysis import analyze, describe
+    from partita.score import read
+
+    score = read(args.file, tune=args.tune)
+    result = analyze(score, profile=args.profile, chords=not args.no_chords)
+    if args.json:
+        print(json.dumps({"file": str(args.file), **result.to_dict()}))
+        return 0
+    print(args.file)
+    for line in describe(result):
+        print(f"  {line}")
+    return 0
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from partita.fileio import check_not_input
+    from partita.mir.transcribe import transcribe
+    from partita.score import write
+
+    check_not_input(args.output, args.input)
+    score = transcribe(args.input, onset_threshold=args.onset_threshold, frame_threshold=args.frame_threshold)
+    if score.note_num() == 0:
+        from partita.errors import InputError
+
+        raise InputError(args.input, "no notes found in the audio; nothing written")
+    write(score, args.output)
+    print(f"wrote {args.output} ({score.note_num()} notes)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -118,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.set_defaults(func=_info)
+
+    a = sub.add_parser("analyze", help="key, tempo, meter, chords, instruments, range, density, muspy metrics")
+    a.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    a.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    a.add_argument("--profile", default="aarden", choices=["aarden", "krumhansl", "temperley", "bellman", "simple"],
+                   help="key profile (default aarden)")
+    a.add_argument("--no-chords", action="store_true", help="skip chord recognition")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.set_defaults(func=_analyze)
+
+    t = sub.add_parser("transcribe", help="audio to MIDI with Basic Pitch (ONNX)")
+    t.add_argument("input", help="a WAV/FLAC file (any rate, mono or stereo)")
+    t.add_argument("-o", "--output", required=True, help="the MIDI (or MusicXML/ABC) file to write")
+    t.add_argument("--onset-threshold", type=float, default=0.7)
+    t.add_argument("--frame-threshold", type=float, default=0.4)
+    t.set_defaults(func=_transcribe)
 
     c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
     c.add_argument("input")

@@ -36,7 +36,8 @@ MODE_TO_MAJOR = {"major": 0, "ionian": 0, "dorian": -2, "phrygian": -4, "lydian"
 
 @dataclass(frozen=True)
 class KeyEstimate:
-    """An estimated key: tonic pitch class, mode, its name, the correlation, the profile used."""
+    """An estimated key: tonic pitch class, mode, the Pearson correlation of the histogram
+    with the chosen key's profile (before the tonal cues), and the profile used."""
 
     tonic: int
     mode: str
@@ -130,20 +131,21 @@ def estimate_key(source: Score | KeyEvidence | np.ndarray, profile: str = DEFAUL
         return None
     z = (hist - hist.mean()) / hist.std()
     correlations = _rotated_profiles(profile) @ z / 12  # (24,) Pearson r: 12 major, then 12 minor
-    best: tuple[float, int, str] | None = None
+    best: tuple[float, int, str, float] | None = None
     for m, mode in enumerate(("major", "minor")):
         third = 4 if mode == "major" else 3
         for tonic in range(12):
-            r = float(correlations[12 * m + tonic])
+            corr = float(correlations[12 * m + tonic])
+            r = corr
             if cues and evidence.final is not None and evidence.final == tonic:
                 r += FINAL_WEIGHT
             if cues and evidence.first is not None and evidence.first in (tonic, (tonic + third) % 12,
                                                                            (tonic + 7) % 12):
                 r += FIRST_WEIGHT
             if best is None or r > best[0]:
-                best = (r, tonic, mode)
+                best = (r, tonic, mode, corr)
     assert best is not None
-    return KeyEstimate(best[1], best[2], round(best[0], 4), profile)
+    return KeyEstimate(best[1], best[2], round(best[3], 4), profile)
 
 
 def key_to_name(tonic: int, mode: str) -> str:

@@ -1,0 +1,129 @@
+"""Audio analysis: robust WAV loading, tempo and beats, key from chroma, f0 of a monophonic line.
+
+Audio arrays are float32 in [-1, 1], shape ``(samples,)`` for mono; sample rates in Hz.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from partita.errors import InputError
+from partita.fileio import existing_file
+
+SILENCE_DBFS = -60.0
+"""Audio whose peak is below this level (dB full scale) counts as silent."""
+
+
+def load_audio(path: str | Path, sr: int | None = None, *, mono: bool = True) -> tuple[np.ndarray, int]:
+    """Read a WAV/FLAC/OGG file of any bit depth (8-bit, 16, 24, 32, float) and sample rate.
+
+    Args:
+        path: the file.
+        sr: resample to this rate (Hz); keep the file's rate when None.
+        mono: average the channels.
+
+    Returns:
+        (audio float32, sample rate). Mono audio has shape (n,), otherwise (n, channels).
+
+    Raises:
+        InputError: missing, empty, unreadable, or without a single sample.
+    """
+    import soundfile as sf
+
+    p = existing_file(path)
+    try:
+        audio, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError
+        raise InputError(p, f"cannot read audio ({' '.join(str(exc).split())[:150]})") from None
+    if audio.shape[0] == 0:
+        raise InputError(p, "audio file holds no samples")
+    if mono:
+        audio = audio.mean(axis=1)
+    if sr is not None and sr != rate:
+        import librosa
+
+        audio = librosa.resample(audio.T if audio.ndim == 2 else audio, orig_sr=rate, target_sr=sr).T
+        rate = sr
+    return np.ascontiguousarray(audio, dtype=np.float32), int(rate)
+
+
+def peak_dbfs(audio: np.ndarray) -> float:
+    """Peak level in dB full scale (-inf for digital silence)."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def is_silent(audio: np.ndarray) -> bool:
+    return peak_dbfs(audio) < SILENCE_DBFS
+
+
+@dataclass(frozen=True)
+class AudioAnalysis:
+    """Tempo (bpm), beat times (s), key estimate from chroma, duration (s), peak (dBFS)."""
+
+    seconds: float
+    peak_dbfs: float
+    silent: bool
+    tempo: float | None
+    beats: list[float]
+    key: tuple[int, str] | None
+    key_name: str
+
+
+def analyze_audio(audio: np.ndarray, sr: int) -> AudioAnalysis:
+    """Tempo and beats (librosa's beat tracker) and key (chroma + key profile) of a mono signal.
+
+    Silent audio gives ``silent=True`` and no tempo or key, never an error.
+    """
+    from partita.mir.key import estimate_key
+
+    seconds = len(audio) / sr
+    peak = peak_dbfs(audio)
+    if is_silent(audio) or seconds < 0.5:
+        return AudioAnalysis(round(seconds, 3), peak, is_silent(audio), None, [], None, "")
+    import librosa
+
+    tempo, beats = librosa.beat.beat_track(y=audio, sr=sr, units="time")
+    chroma = librosa.feature.chroma_cqt(y=audio, sr=sr)
+    est = estimate_key(chroma.sum(axis=1), cues=False)
+    bpm = float(np.atleast_1d(tempo)[0])
+    return AudioAnalysis(round(seconds, 3), round(peak, 2), False, round(bpm, 2) if bpm > 0 else None,
+                         [round(float(b), 3) for b in beats], (est.tonic, est.mode) if est else None,
+                         est.name if est else "")
+
+
+def f0_curve(audio: np.ndarray, sr: int, *, hop_seconds: float = 0.01, model: str = "tiny",
+             fmin: float = 50.0, fmax: float = 2000.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fundamental frequency of a monophonic signal with torchcrepe (weights ship in its wheel).
+
+    Returns:
+        (times in s, f0 in Hz, periodicity 0-1), one value per ``hop_seconds``.
+    """
+    import torch
+    import torchcrepe
+
+    if sr != 16000:
+        import librosa
+
+        audio = librosa.resample(audio, orig_sr=sr, target_sr=16000)
+        sr = 16000
+    hop = int(round(hop_seconds * sr))
+    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+    with torch.inference_mode():
+        f0, periodicity = torchcrepe.predict(x, sr, hop, fmin, fmax, model=model, batch_size=512,
+                                             device="cpu", return_periodicity=True)
+    f0 = f0[0].numpy()
+    times = np.arange(len(f0)) * hop / sr
+    return times, f0, periodicity[0].numpy()
+
+
+def raw_pitch_accuracy(ref_hz: np.ndarray, est_hz: np.ndarray, voiced: np.ndarray, cents: float = 50.0) -> float:
+    """Share of voiced frames whose estimate is within ``cents`` of the reference."""
+    mask = voiced & (ref_hz > 0) & (est_hz > 0)
+    if not mask.any():
+        return 0.0
+    diff = 1200 * np.abs(np.log2(est_hz[mask] / ref_hz[mask]))
+    return float((diff <= cents).mean())
