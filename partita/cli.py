@@ -86,10 +86,33 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+
+
+def _analyze_audio(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from partita.mir.audio import analyze_audio, load_audio
+
+    audio, sr = load_audio(args.file)
+    result = analyze_audio(audio, sr)
+    if args.json:
+        print(json.dumps({"file": str(args.file), "sample_rate": sr, **asdict(result)}))
+        return 0
+    print(args.file)
+    peak = f"{result.peak_dbfs:.1f} dBFS" if result.peak_dbfs is not None else "-inf dBFS"
+    print(f"  length     {result.seconds:.2f} s at {sr} Hz, peak {peak}" + (" (silent)" if result.silent else ""))
+    print(f"  tempo      {result.tempo if result.tempo else 'none'} bpm, {len(result.beats)} beats")
+    print(f"  key        {result.key_name or 'none'} (chroma, profile aarden)")
+    return 0
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from partita.mir.analysis import analyze, describe
     from partita.score import read
 
+    if Path(args.file).suffix.lower() in AUDIO_SUFFIXES:
+        return _analyze_audio(args)
     score = read(args.file, tune=args.tune)
     result = analyze(score, profile=args.profile, chords=not args.no_chords)
     if args.json:
@@ -114,6 +137,25 @@ def _transcribe(args: argparse.Namespace) -> int:
         raise InputError(args.input, "no notes found in the audio; nothing written")
     write(score, args.output)
     print(f"wrote {args.output} ({score.note_num()} notes)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.mir import evaluate
+
+    out = Path(args.output)
+    if args.midi_folder:
+        rows = evaluate.run_folder(args.midi_folder, progress=not args.quiet)
+    elif args.prompts and args.command:
+        out.mkdir(parents=True, exist_ok=True)
+        rows = evaluate.run_prompts(evaluate.read_prompts(args.prompts), args.command, out, seed=args.seed,
+                                    progress=not args.quiet)
+    else:
+        raise PartitaError("give --midi-folder DIR, or --prompts FILE.jsonl with --command TEMPLATE")
+    json_path, md_path = evaluate.write_results(rows, out)
+    print(md_path.read_text(), end="")
+    print(f"wrote {json_path} and {md_path}")
     return 0
 
 
@@ -151,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_info)
 
     a = sub.add_parser("analyze", help="key, tempo, meter, chords, instruments, range, density, muspy metrics")
-    a.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    a.add_argument("file", help="a MIDI, MusicXML or ABC file, or a WAV/FLAC (tempo, beats, key)")
     a.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
     a.add_argument("--profile", default="aarden", choices=["aarden", "krumhansl", "temperley", "bellman", "simple"],
                    help="key profile (default aarden)")
@@ -165,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--onset-threshold", type=float, default=0.7)
     t.add_argument("--frame-threshold", type=float, default=0.4)
     t.set_defaults(func=_transcribe)
+
+    e = sub.add_parser("evaluate", help="measure a folder of MIDI, or run a command over prompts; JSON + markdown")
+    e.add_argument("--midi-folder", help="measure every MIDI file in this folder")
+    e.add_argument("--prompts", help="jsonl: {\"prompt\": ..., \"attributes\": {...}} per line")
+    e.add_argument("--command", help="command template with {prompt}, {out} and {seed}, run once per prompt")
+    e.add_argument("-o", "--output", required=True, help="folder for results.json, results.md (and outputs)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the first prompt (+1 per prompt)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=_evaluate)
 
     c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
     c.add_argument("input")

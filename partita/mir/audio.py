@@ -62,10 +62,11 @@ def is_silent(audio: np.ndarray) -> bool:
 
 @dataclass(frozen=True)
 class AudioAnalysis:
-    """Tempo (bpm), beat times (s), key estimate from chroma, duration (s), peak (dBFS)."""
+    """Tempo (bpm), beat times (s), key estimate from chroma, duration (s), peak (dBFS;
+    None for digital silence)."""
 
     seconds: float
-    peak_dbfs: float
+    peak_dbfs: float | None
     silent: bool
     tempo: float | None
     beats: list[float]
@@ -81,7 +82,8 @@ def analyze_audio(audio: np.ndarray, sr: int) -> AudioAnalysis:
     from partita.mir.key import estimate_key
 
     seconds = len(audio) / sr
-    peak = peak_dbfs(audio)
+    level = peak_dbfs(audio)
+    peak = round(level, 2) if np.isfinite(level) else None  # None: digital silence
     if is_silent(audio) or seconds < 0.5:
         return AudioAnalysis(round(seconds, 3), peak, is_silent(audio), None, [], None, "")
     import librosa
@@ -90,7 +92,7 @@ def analyze_audio(audio: np.ndarray, sr: int) -> AudioAnalysis:
     chroma = librosa.feature.chroma_cqt(y=audio, sr=sr)
     est = estimate_key(chroma.sum(axis=1), cues=False)
     bpm = float(np.atleast_1d(tempo)[0])
-    return AudioAnalysis(round(seconds, 3), round(peak, 2), False, round(bpm, 2) if bpm > 0 else None,
+    return AudioAnalysis(round(seconds, 3), peak, False, round(bpm, 2) if bpm > 0 else None,
                          [round(float(b), 3) for b in beats], (est.tonic, est.mode) if est else None,
                          est.name if est else "")
 
@@ -103,8 +105,8 @@ def f0_curve(audio: np.ndarray, sr: int, *, hop_seconds: float = 0.01, model: st
         (times in s, f0 in Hz, periodicity 0-1), one value per ``hop_seconds``.
     """
     import torch
-    import torchcrepe
 
+    torchcrepe = _import_torchcrepe()
     if sr != 16000:
         import librosa
 
@@ -118,6 +120,30 @@ def f0_curve(audio: np.ndarray, sr: int, *, hop_seconds: float = 0.01, model: st
     f0 = f0[0].numpy()
     times = np.arange(len(f0)) * hop / sr
     return times, f0, periodicity[0].numpy()
+
+
+def _import_torchcrepe():  # noqa: ANN202 - the module
+    """Import torchcrepe without torchaudio.
+
+    torchcrepe imports torchaudio only for its file loader, which partita does not use;
+    PyPI's torchaudio is a CUDA build that fails beside the CPU torch. A placeholder module
+    that refuses every use stands in for it when the real one is absent.
+    """
+    import importlib
+    import sys
+    import types
+
+    try:
+        import torchaudio  # noqa: F401
+    except ImportError:
+        placeholder = types.ModuleType("torchaudio")
+
+        def _refuse(name: str):  # noqa: ANN202
+            raise ImportError(f"torchaudio is not installed (torchaudio.{name} was asked for)")
+
+        placeholder.__getattr__ = _refuse  # type: ignore[attr-defined]
+        sys.modules["torchaudio"] = placeholder
+    return importlib.import_module("torchcrepe")
 
 
 def raw_pitch_accuracy(ref_hz: np.ndarray, est_hz: np.ndarray, voiced: np.ndarray, cents: float = 50.0) -> float:

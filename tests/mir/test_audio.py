@@ -61,3 +61,16 @@ def test_transcribe_two_tones(tmp_path):
     assert pitches == [69, 76]
     with pytest.raises(InputError, match="silent"):
         transcribe((np.zeros(sr, np.float32), sr))
+
+
+def test_f0_of_a_sine_with_torchcrepe():
+    from partita.mir.audio import f0_curve, raw_pitch_accuracy
+
+    sr = 16000
+    x = tone(330.0, sr, 1.0)
+    times, f0, periodicity = f0_curve(x, sr)
+    assert len(times) == len(f0) == len(periodicity) and times[1] == pytest.approx(0.01)
+    voiced = periodicity > 0.5
+    assert voiced.mean() > 0.8
+    assert raw_pitch_accuracy(np.full_like(f0, 330.0), f0, voiced) > 0.95
+    assert raw_pitch_accuracy(np.full_like(f0, 392.0), f0, voiced) == 0.0
