@@ -1,0 +1,1 @@
+"""DDSP performer: harmonic-plus-noise synthesis driven by a trained decoder."""
