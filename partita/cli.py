@@ -159,6 +159,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_ddsp(args: argparse.Namespace) -> int:
+    from partita.audio_render.ddsp.train import train
+
+    out = args.output or f"checkpoints/ddsp-{args.instrument}"
+    card = train(args.instrument, out, steps=args.steps, n_phrases=args.phrases, batch_size=args.batch_size,
+                 crop_seconds=args.crop_seconds, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    print(f"wrote {out}: held-out {json.dumps(card['heldout'])}, {card['wall_seconds']:.0f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -216,6 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="seed of the first prompt (+1 per prompt)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_evaluate)
+
+    tr = sub.add_parser("train", help="train a model (reproduces the shipped checkpoints)")
+    tr.set_defaults(help_parser=tr)
+    tr_sub = tr.add_subparsers(dest="train_command", metavar="MODEL")
+    td = tr_sub.add_parser("ddsp", help="a DDSP performer for one instrument, from soundfont renders")
+    td.add_argument("--instrument", required=True,
+                    choices=["violin", "viola", "cello", "flute", "clarinet", "trumpet"])
+    td.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/ddsp-INSTRUMENT)")
+    td.add_argument("--steps", type=int, default=2000)
+    td.add_argument("--phrases", type=int, default=240, help="phrases rendered (a tenth held out)")
+    td.add_argument("--batch-size", type=int, default=8)
+    td.add_argument("--crop-seconds", type=float, default=1.0)
+    td.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
+    td.add_argument("--seed", type=int, default=0)
+    td.add_argument("--quiet", action="store_true")
+    td.set_defaults(func=_train_ddsp)
 
     c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
     c.add_argument("input")

@@ -1,0 +1,324 @@
+"""Prompt → Attributes: rules for how people write about music, embeddings for the rest.
+
+What a prompt states exactly (key, meter, tempo, instruments, length, chords) is read by
+rules; leftover words are matched to the style vocabulary with all-MiniLM-L6-v2
+(partita.text.embed); what stays open is drawn, with the seed, from per-style defaults.
+When a prompt says a thing twice, the last statement wins and ``Attributes.notes`` says so.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import replace
+
+from partita.errors import PartitaError
+from partita.mir.key import key_to_name, parse_key
+from partita.text.attributes import DRUMS, Attributes
+from partita.text.vocab import DANCES, INSTRUMENT_WORDS, NUMBER_WORDS, STYLE_DEFAULTS, STYLES, TEMPO_TERMS
+
+MIN_BPM, MAX_BPM = 20.0, 300.0
+MAX_BARS = 256
+MAX_INSTRUMENTS = 16
+_NOTE = r"(?<![A-Za-z])([A-Ha-h])(?:\s*(#|♯|b|♭|-?\s?sharp|-?\s?flat))?"
+_MODE = r"(major|minor|maj|min|dorian|phrygian|lydian|mixolydian|aeolian|ionian|locrian)"
+
+
+class PromptError(PartitaError):
+    """The prompt is empty, or nothing in it can be read as music."""
+
+
+def _num(word: str) -> float | None:
+    word = word.lower().strip()
+    if re.fullmatch(r"\d+(\.\d+)?", word):
+        return float(word)
+    return NUMBER_WORDS.get(word)
+
+
+def _key_statements(text: str) -> list[tuple[int, tuple[int, str] | None, str]]:
+    """(position, key or None for mode-only, note) for every key statement, in order."""
+    found: list[tuple[int, tuple[int, str] | None, str]] = []
+    # "a minor key", "in a major key": the mode only
+    for m in re.finditer(r"\b(?:in\s+)?an?\s+(major|minor)\s+(?:key|tonality|mode)\b", text, flags=re.I):
+        found.append((m.start(), None, m.group(1).lower()))
+    masked = re.sub(r"\b(?:in\s+)?an?\s+(?:major|minor)\s+(?:key|tonality|mode)\b",
+                    lambda m: " " * len(m.group(0)), text, flags=re.I)
+    patterns = [
+        rf"\bkey\s+of\s+{_NOTE}(?:\s*{_MODE})?",
+        rf"{_NOTE}\s*{_MODE}\b",
+        rf"{_NOTE}(m)\b(?!\w)",
+        rf"\bin\s+{_NOTE}(?!\w)(?!\s*(?:bars?|measures?|beats?|seconds?|minutes?))",
+    ]
+    taken: list[tuple[int, int]] = []
+    for pat in patterns:
+        for m in re.finditer(pat, masked, flags=re.I):
+            if any(m.start() < b and a < m.end() for a, b in taken):
+                continue
+            letter = m.group(1)
+            acc = (m.group(2) or "").replace(" ", "").replace("-", "").lower()
+            mode_word = (m.group(3) if m.lastindex and m.lastindex >= 3 else None) or ""
+            if pat.endswith(r"(m)\b(?!\w)"):
+                mode_word = "minor"
+            if pat.startswith(r"\bin\s+") and letter.islower() and letter != "a" and not acc:
+                continue  # "in e" is too ambiguous without a capital
+            if pat.startswith(r"\bin\s+") and letter == "a" and not acc:
+                continue  # "in a ..." is an article
+            note = ""
+            if letter.upper() == "H":
+                letter, note = "B", "read H as B (German note name)"
+            acc_sym = {"#": "#", "♯": "#", "sharp": "#", "b": "b", "♭": "b", "flat": "b"}.get(acc, "")
+            parsed = parse_key(f"{letter.upper()}{acc_sym} {mode_word or 'major'}")
+            if parsed is None:
+                continue
+            taken.append((m.start(), m.end()))
+            found.append((m.start(), parsed, note))
+    return sorted(found, key=lambda x: x[0])
+
+
+def _tempo_statements(text: str) -> list[tuple[int, float, str]]:
+    out: list[tuple[int, float, str]] = []
+    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(?:bpm|beats?\s+(?:per|a)\s+min(?:ute)?|qpm)\b", text, flags=re.I):
+        out.append((m.start(), float(m.group(1)), ""))
+    for m in re.finditer(r"\b(?:tempo(?:\s+of)?|♩\s*=|quarter\s*=)\s*(\d+(?:\.\d+)?)\b", text, flags=re.I):
+        if not any(abs(m.start() - s) < 3 for s, _, _ in out):
+            out.append((m.start(), float(m.group(1)), ""))
+    lowered = text.lower()
+    for term in sorted(TEMPO_TERMS, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(term)}(?![\w-])", lowered):
+            if any(s <= m.start() < s + 12 for s, _, _ in out):
+                continue  # inside a longer term already found
+            out.append((m.start(), float(TEMPO_TERMS[term]), f"'{term}' read as {TEMPO_TERMS[term]} bpm"))
+            lowered = lowered[:m.start()] + " " * len(term) + lowered[m.end():]
+    return sorted(out, key=lambda x: x[0])
+
+
+def _meter_statements(text: str) -> list[tuple[int, tuple[int, int]]]:
+    out = []
+    for m in re.finditer(r"(?<![\d/])(\d{1,2})\s*/\s*(1|2|4|8|16|32)(?![\d/])", text):
+        out.append((m.start(), (int(m.group(1)), int(m.group(2)))))
+    for word, meter in (("in three", (3, 4)), ("in four", (4, 4)), ("in two", (2, 4)), ("in five", (5, 4)),
+                        ("common time", (4, 4)), ("cut time", (2, 2)), ("triple meter", (3, 4)),
+                        ("duple meter", (2, 4)), ("compound time", (6, 8))):
+        for m in re.finditer(rf"\b{word}\b", text, flags=re.I):
+            out.append((m.start(), meter))
+    return out
+
+
+def _length_statements(text: str) -> list[tuple[int, str, float]]:
+    out = []
+    number = r"(\d+(?:\.\d+)?|[a-z]+(?:-[a-z]+)?)"
+    for m in re.finditer(rf"\b{number}\s*(bars?|measures?)\b", text, flags=re.I):
+        n = _num(m.group(1))
+        if n is not None:
+            out.append((m.start(), "bars", n))
+    for m in re.finditer(rf"\b{number}\s*(seconds?|secs?|s|minutes?|mins?)\b", text, flags=re.I):
+        n = _num(m.group(1))
+        if n is not None and not re.match(r"\d", m.group(2)):
+            scale = 60 if m.group(2).lower().startswith("m") else 1
+            out.append((m.start(), "seconds", n * scale))
+    for m in re.finditer(r"\bhalf\s+a\s+minute\b", text, flags=re.I):
+        out.append((m.start(), "seconds", 30.0))
+    return sorted(out, key=lambda x: x[0])
+
+
+def _instrument_statements(text: str) -> list[tuple[int, tuple[int, ...]]]:
+    lowered = text.lower()
+    out = []
+    for word in sorted(INSTRUMENT_WORDS, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(word)}s?(?![\w-])", lowered):
+            programs = INSTRUMENT_WORDS[word]
+            before = lowered[max(0, m.start() - 12):m.start()].split()
+            if before and before[-1] in ("no", "without"):
+                continue
+            # "two violins": a number word right before a single instrument repeats it
+            n = _num(before[-1]) if before and not before[-1].isdigit() else None
+            count = int(n) if n and len(programs) == 1 and n >= 1 else 1
+            out.append((m.start(), programs * max(1, min(count, MAX_INSTRUMENTS))))
+            lowered = lowered[:m.start()] + " " * (m.end() - m.start()) + lowered[m.end():]
+    return sorted(out, key=lambda x: x[0])
+
+
+_CHORD_SYMBOL = r"[A-G](?:#|b)?(?:maj7|min7|m7|-7|maj|min|dim|aug|m|7|°|\+)?"
+_CHORD_PROGRESSION = rf"(?<![\w]){_CHORD_SYMBOL}(?:\s*(?:-|–|—|\|)\s*{_CHORD_SYMBOL}){{2,}}(?![\w])"
+
+
+def _chord_span(text: str) -> tuple[int, int]:
+    """Where a chord-symbol progression stands in the text ((0, 0) when there is none)."""
+    m = re.search(_CHORD_PROGRESSION, text)
+    return (m.start(), m.end()) if m else (0, 0)
+
+
+_QUALITIES = {"": "maj", "maj": "maj", "m": "min", "min": "min", "-": "min", "dim": "dim", "°": "dim",
+              "aug": "aug", "+": "aug", "7": "dom7", "maj7": "maj7", "m7": "min7", "min7": "min7", "-7": "min7"}
+_ROMAN = {"i": 0, "ii": 2, "iii": 4, "iv": 5, "v": 7, "vi": 9, "vii": 11}
+_PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def _chord_statements(text: str, key: tuple[int, str] | None) -> tuple[str, ...] | None:
+    m = re.search(_CHORD_PROGRESSION, text)
+    if m:
+        labels = []
+        for tok in re.findall(_CHORD_SYMBOL, m.group(0)):
+            root = re.match(r"[A-G](?:#|b)?", tok).group(0)
+            tonic, _ = parse_key(root + " major") or (0, "major")
+            labels.append(f"{_PC_NAMES[tonic]}:{_QUALITIES[tok[len(root):]]}")
+        return tuple(labels)
+    r = re.search(r"(?<![\w])((?:[iv]+|[IV]+)°?7?(?:\s*(?:-|–|—)\s*(?:[iv]+|[IV]+)°?7?){2,})(?![\w])", text)
+    if r:
+        tonic = key[0] if key else 0
+        labels = []
+        for tok in re.findall(r"([iv]+|[IV]+)(°?)(7?)", r.group(1)):
+            numeral, dim, seventh = tok
+            degree = _ROMAN.get(numeral.lower())
+            if degree is None:
+                return None
+            root = (tonic + degree) % 12
+            if dim:
+                quality = "dim"
+            elif numeral.isupper():
+                quality = "dom7" if seventh else "maj"
+            else:
+                quality = "min7" if seventh else "min"
+            labels.append(f"{_PC_NAMES[root]}:{quality}")
+        return tuple(labels)
+    return None
+
+
+def _styles(text: str) -> list[str]:
+    """Style words and dance types, in the order they appear (a longer name hides the
+    shorter one inside it: "slip jig" is not also a "jig")."""
+    lowered = text.lower()
+    found: list[tuple[int, str]] = []
+    for word in sorted(set(STYLES) | set(DANCES), key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(word)}s?(?![\w-])", lowered):
+            found.append((m.start(), word))
+            lowered = lowered[:m.start()] + " " * (m.end() - m.start()) + lowered[m.end():]
+    return list(dict.fromkeys(w for _, w in sorted(found)))
+
+
+def parse_prompt(text: str, *, seed: int = 0, fill: bool = True, use_embeddings: bool = False) -> Attributes:
+    """Read a prompt into Attributes.
+
+    Args:
+        text: the prompt.
+        seed: chooses the defaults for what the prompt leaves open.
+        fill: fill open attributes (key, meter, tempo, instruments, bars) from style defaults;
+            with ``fill=False`` only stated attributes are set.
+        use_embeddings: match words no rule knows to the style vocabulary with MiniLM.
+
+    Raises:
+        PromptError: empty prompt, or nothing in it is about music.
+    """
+    if not text or not text.strip():
+        raise PromptError("the prompt is empty; describe the music (e.g. 'a jig in D major for fiddle')")
+    notes: list[str] = []
+    chord_span = _chord_span(text)
+    # chord symbols ("C - Am - F - G") are not key statements
+    keys = _key_statements(text[:chord_span[0]] + " " * (chord_span[1] - chord_span[0]) + text[chord_span[1]:])
+    tempos = _tempo_statements(text)
+    meters = _meter_statements(text)
+    lengths = _length_statements(text)
+    instruments = _instrument_statements(text)
+    styles = _styles(text)
+    if use_embeddings:
+        from partita.text.embed import nearest_styles
+
+        for style, score in nearest_styles(text):
+            if style not in styles:
+                styles.append(style)
+                notes.append(f"style '{style}' matched by meaning ({score:.2f})")
+    stated = keys or tempos or meters or lengths or instruments or styles
+    if not stated:
+        ascii_share = sum(c.isascii() for c in text) / len(text)
+        where = "it does not look like English" if ascii_share < 0.8 else "no key, tempo, meter, instrument, length or style"
+        raise PromptError(f"nothing in the prompt can be read as music ({where})")
+
+    def last(items: list, what: str, show) -> object:  # noqa: ANN001
+        if len({show(i) for i in items}) > 1:
+            notes.append(f"{what} stated {len(items)} times ({', '.join(show(i) for i in items)}); the last wins")
+        return items[-1]
+
+    key = mode_only = None
+    if keys:
+        _, key, note = last(keys, "key", lambda k: key_to_name(*k[1]) if k[1] else k[2])
+        if note and key is not None:
+            notes.append(note)
+        if key is None:
+            mode_only = note
+    tempo = None
+    if tempos:
+        _, tempo, note = last(tempos, "tempo", lambda t: f"{t[1]:g} bpm")
+        if note:
+            notes.append(note)
+        if not MIN_BPM <= tempo <= MAX_BPM:
+            clamped = min(MAX_BPM, max(MIN_BPM, tempo))
+            notes.append(f"{tempo:g} bpm is outside {MIN_BPM:g}-{MAX_BPM:g}; using {clamped:g}")
+            tempo = clamped
+    meter = last(meters, "meter", lambda m: f"{m[1][0]}/{m[1][1]}")[1] if meters else None
+    dance = next((s for s in reversed(styles) if s in DANCES), None)
+    if dance and meter is None:
+        meter = DANCES[dance][0]
+        notes.append(f"meter {meter[0]}/{meter[1]} from '{dance}'")
+    if dance and tempo is None:
+        tempo = float(DANCES[dance][1])
+        notes.append(f"tempo {tempo:g} bpm from '{dance}'")
+    bars = seconds = None
+    if lengths:
+        _, unit, value = last(lengths, "length", lambda x: f"{x[2]:g} {x[1]}")
+        if unit == "bars":
+            bars = int(value)
+            if not 1 <= bars <= MAX_BARS:
+                fixed = min(MAX_BARS, max(1, bars)) if bars > 0 else 8
+                notes.append(f"{value:g} bars is not a usable length; using {fixed}")
+                bars = fixed
+        else:
+            seconds = float(value)
+            if not 1 <= seconds <= 600:
+                fixed = min(600.0, max(5.0, seconds)) if seconds > 0 else 30.0
+                notes.append(f"{value:g} seconds is not a usable length; using {fixed:g}")
+                seconds = fixed
+    programs: tuple[int, ...] | None = None
+    if instruments:
+        programs = tuple(p for _, ps in instruments for p in ps)
+        if len(programs) > MAX_INSTRUMENTS:
+            notes.append(f"{len(programs)} instruments asked; keeping the first {MAX_INSTRUMENTS}")
+            programs = programs[:MAX_INSTRUMENTS]
+    chords = _chord_statements(text, key)
+    if chords and key is None:
+        root, quality = chords[0].split(":")
+        key = (_PC_NAMES.index(root), "minor" if quality.startswith("min") else "major")
+        notes.append(f"key {key_to_name(*key)} from the first chord")
+    attrs = Attributes(key=key, meter=meter, tempo=tempo, instruments=programs, bars=bars, seconds=seconds,
+                       style=tuple(styles), chords=chords, notes=tuple(notes))
+    if fill:
+        attrs = fill_open(attrs, seed=seed, mode=mode_only)
+    return attrs
+
+
+def fill_open(attrs: Attributes, *, seed: int = 0, mode: str | None = None) -> Attributes:
+    """Fill what the prompt left open from the defaults of its style, chosen with ``seed``."""
+    rng = random.Random(seed)
+    family = next((s for s in attrs.style if s in STYLE_DEFAULTS), None)
+    if family is None:
+        family = "celtic" if any(s in ("jig", "reel", "hornpipe", "slip jig", "irish", "scottish") for s in attrs.style) \
+            else "folk" if any(s in DANCES for s in attrs.style) else "default"
+    d = STYLE_DEFAULTS[family]
+    notes = list(attrs.notes)
+    changes: dict = {}
+    if attrs.key is None:
+        options = [k for k in d["keys"] if mode is None or k[1] == mode] or [(9 if mode == "minor" else 0, mode or "major")]
+        changes["key"] = rng.choice(options)
+        notes.append(f"key open: chose {key_to_name(*changes['key'])} ({family} defaults)")
+    if attrs.meter is None:
+        changes["meter"] = d["meter"]
+        notes.append(f"meter open: chose {d['meter'][0]}/{d['meter'][1]}")
+    if attrs.tempo is None:
+        changes["tempo"] = float(d["tempo"] + rng.choice((-8, -4, 0, 4, 8)))
+        notes.append(f"tempo open: chose {changes['tempo']:g} bpm")
+    if attrs.instruments is None:
+        changes["instruments"] = d["instruments"]
+        notes.append("instruments open: chose " + ", ".join("drums" if p == DRUMS else str(p) for p in d["instruments"]))
+    if attrs.bars is None and attrs.seconds is None:
+        changes["bars"] = 16
+        notes.append("length open: chose 16 bars")
+    return replace(attrs, notes=tuple(notes), **changes)
