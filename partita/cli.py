@@ -169,6 +169,23 @@ def _train_ddsp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from partita.symbolic.generate import generate, write_generation
+
+    gen = generate(args.prompt, seed=args.seed, bars=args.bars, candidates=args.candidates,
+                   use_embeddings=not args.no_embeddings)
+    paths = write_generation(gen, args.output, render=args.render, engine=args.engine)
+    print(f"prompt: {args.prompt}")
+    for note in gen.attributes.notes:
+        print(f"  note: {note}")
+    print(gen.report.markdown())
+    print("parts: " + ", ".join(f"{k} ({v})" for k, v in gen.parts.items()) + " - written by the arranger")
+    print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores} in {gen.seconds:.1f} s")
+    for kind, path in paths.items():
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -201,6 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.set_defaults(func=_info)
+
+    g = sub.add_parser("generate", help="text prompt -> MIDI (+ MusicXML, JSON report, audio with --render)")
+    g.add_argument("prompt", help='e.g. "a jig in D major for fiddle and tin whistle, 32 bars"')
+    g.add_argument("-o", "--output", default="out", help="output folder (default out/)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--bars", type=int, help="length in bars (overrides the prompt)")
+    g.add_argument("--candidates", type=int, default=4, help="candidates to write and rerank by fidelity")
+    g.add_argument("--render", action="store_true", help="also render audio (WAV)")
+    g.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"])
+    g.add_argument("--no-embeddings", action="store_true", help="skip MiniLM style matching (faster start)")
+    g.set_defaults(func=_generate)
 
     a = sub.add_parser("analyze", help="key, tempo, meter, chords, instruments, range, density, muspy metrics")
     a.add_argument("file", help="a MIDI, MusicXML or ABC file, or a WAV/FLAC (tempo, beats, key)")

@@ -1,0 +1,118 @@
+"""Text → MIDI: prompt → Attributes → plan → parts → best of N candidates by fidelity.
+
+Today every part is written by the rule-based arranger (partita.symbolic.arranger) from the
+planner's per-bar description; the report says so. The FIGARO-style model will take over
+the melody and harmony parts when its checkpoint ships, through the same plan.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from symusic import Score
+
+from partita.mir.fidelity import FidelityReport, best_of
+from partita.symbolic.arranger import arrange
+from partita.symbolic.planner import plan as make_plan
+from partita.text.attributes import Attributes
+from partita.text.parse import parse_prompt
+
+
+@dataclass
+class Generation:
+    """A generated piece with what was asked, what was measured and who wrote each part."""
+
+    prompt: str
+    score: Score
+    attributes: Attributes
+    report: FidelityReport
+    parts: dict[str, str]
+    candidate_scores: list[float]
+    seconds: float
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "seed": self.seed,
+            "attributes_asked": self.attributes.to_dict(),
+            "fidelity": self.report.to_dict(),
+            "measured": self.report.analysis.to_dict(),
+            "parts": {name: f"arranger ({role})" for name, role in self.parts.items()},
+            "candidates": self.candidate_scores,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def slug(prompt: str, limit: int = 6) -> str:
+    """A file name from the first words of a prompt: "A jig in D major" → "a-jig-in-d-major"."""
+    words = re.findall(r"[a-z0-9]+", prompt.lower())[:limit]
+    return "-".join(words) or "piece"
+
+
+def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None, candidates: int = 4,
+             use_embeddings: bool = False) -> Generation:
+    """Generate a piece for a prompt (or ready Attributes) and keep the most faithful of
+    ``candidates`` seeded candidates.
+
+    Args:
+        prompt: the text, or Attributes (filled by style defaults where open).
+        seed: the base seed; candidate ``i`` uses ``seed + i``.
+        bars: overrides the length asked in the prompt.
+        candidates: how many candidates to write and rerank (at least 1).
+        use_embeddings: match words no rule knows to styles with MiniLM (slower start).
+    """
+    t0 = time.perf_counter()
+    if isinstance(prompt, Attributes):
+        from partita.text.parse import fill_open
+
+        attrs, text = fill_open(prompt, seed=seed), ""
+    else:
+        attrs, text = parse_prompt(prompt, seed=seed, use_embeddings=use_embeddings), prompt
+    if bars is not None:
+        if not 1 <= bars <= 256:
+            raise ValueError(f"--bars must be between 1 and 256, not {bars}")
+        attrs = replace(attrs, bars=bars, seconds=None, notes=(*attrs.notes, f"bars set to {bars} by --bars"))
+    if attrs.seconds is not None and attrs.bars is None:
+        from partita.symbolic.planner import bars_for
+
+        attrs = replace(attrs, bars=bars_for(attrs), notes=(*attrs.notes, f"{attrs.seconds:g} s is {bars_for(attrs)} bars"))
+    written = []
+    for i in range(max(1, candidates)):
+        p = make_plan(attrs, seed=seed + i)
+        written.append(arrange(p, attrs.instruments, style=attrs.style, seed=seed + i))
+    scores = [a.score for a in written]
+    from partita.mir.fidelity import fidelity_report
+
+    reports = [fidelity_report(s, attrs) for s in scores]
+    best_score, report = best_of(scores, attrs)
+    index = scores.index(best_score)
+    return Generation(text, best_score, attrs, report, written[index].parts, [r.score for r in reports],
+                      time.perf_counter() - t0, seed)
+
+
+def write_generation(gen: Generation, out_dir: str | Path, *, render: bool = False, engine: str = "soundfont",
+                     name: str | None = None) -> dict[str, Path]:
+    """Write ``<slug>.mid``, ``.musicxml``, ``.json`` (and ``.wav`` with ``render``) into ``out_dir``."""
+    from partita.fileio import atomic_path
+    from partita.score import write
+
+    out = Path(out_dir)
+    stem = name or slug(gen.prompt or "piece")
+    paths = {"midi": write(gen.score, out / f"{stem}.mid"), "musicxml": write(gen.score, out / f"{stem}.musicxml")}
+    data = gen.to_dict()
+    if render:
+        from partita.audio_render import render_to_file
+
+        paths["wav"] = out / f"{stem}.wav"
+        render_to_file(gen.score, paths["wav"], engine=engine, seed=gen.seed)
+        data["audio"] = str(paths["wav"])
+    paths["json"] = out / f"{stem}.json"
+    with atomic_path(paths["json"]) as tmp:
+        tmp.write_text(json.dumps(data, indent=1))
+    return paths

@@ -1,0 +1,84 @@
+"""Planner, arranger and the text-to-MIDI pipeline (rule-based parts)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from partita.cli import main
+from partita.mir.analysis import analyze
+from partita.symbolic.arranger import arrange, key_signature
+from partita.symbolic.generate import generate, slug
+from partita.symbolic.planner import bars_for, form_of, plan
+from partita.text.attributes import DRUMS, Attributes
+
+
+def test_form_and_bars():
+    assert "".join(form_of(16)) == "A" * 8 + "B" * 4 + "A" * 4
+    assert "".join(form_of(8)) == "AAAABBBB"
+    assert bars_for(Attributes(seconds=30, tempo=120, meter=(4, 4))) == 15
+    assert bars_for(Attributes(bars=12)) == 12
+
+
+def test_plan_loops_asked_chords_and_ends_on_the_tonic():
+    attrs = Attributes(key=(0, "major"), meter=(4, 4), tempo=100, instruments=(0,), bars=8,
+                       chords=("C:maj", "A:min", "F:maj", "G:maj"))
+    p = plan(attrs)
+    assert [b.chord for b in p.bars] == ["C:maj", "A:min", "F:maj", "G:maj"] * 2
+    free = plan(Attributes(key=(9, "minor"), meter=(3, 4), tempo=90, instruments=(0,), bars=16))
+    assert free.bars[-1].chord == "A:min"
+    first_a = [b.chord for b in free.bars[:4]]
+    assert [b.chord for b in free.bars[4:8]] == first_a  # A A B A: the second A repeats
+
+
+@pytest.mark.parametrize(("key", "expected"), [((7, "major"), (1, 0)), ((4, "minor"), (1, 1)),
+                                                ((2, "dorian"), (0, 0)), ((5, "major"), (-1, 0))])
+def test_key_signatures(key, expected):
+    ks = key_signature(key)
+    assert (ks.key, ks.tonality) == expected
+
+
+def test_arrangement_has_every_part_and_exact_length():
+    attrs = Attributes(key=(2, "major"), meter=(6, 8), tempo=160, instruments=(40, 33, 0, DRUMS), bars=8)
+    arr = arrange(plan(attrs), attrs.instruments)
+    assert list(arr.parts.values()) == ["melody", "bass", "comping", "drums"]
+    a = analyze(arr.score, chords=False, objective_metrics=False)
+    assert a.bars == 8 and a.meter == (6, 8) and a.tempo == 160
+    assert a.instruments == [0, 33, 40, DRUMS]
+    assert all(len(t.notes) for t in arr.score.tracks)
+
+
+@pytest.mark.parametrize("prompt", [
+    "A jig in D major for fiddle and tin whistle, 32 bars",
+    "a slow waltz in E-flat for piano",
+    "b minor ballad at 76 bpm for cello and piano, 8 bars",
+    "Allegro in G major for string quartet, 16 bars",
+])
+def test_generate_honours_the_prompt(prompt):
+    gen = generate(prompt, seed=0, candidates=2)
+    assert gen.report.score >= 0.9
+    rows = {r.attribute: r.score for r in gen.report.rows}
+    assert rows["tempo"] == rows["meter"] == rows["instruments"] == rows["bars"] == 1.0
+
+
+def test_generate_is_seeded():
+    a = generate("a polka in F major for accordion", seed=3, candidates=1)
+    b = generate("a polka in F major for accordion", seed=3, candidates=1)
+    assert a.score.dumps_midi() == b.score.dumps_midi()
+
+
+def test_cli_generate_writes_files_and_report(tmp_path, capsys):
+    assert main(["generate", "a reel in G major for fiddle, 8 bars", "-o", str(tmp_path), "--no-embeddings",
+                 "--candidates", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| **fidelity** |" in out
+    stem = slug("a reel in G major for fiddle, 8 bars")
+    data = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert data["attributes_asked"]["meter"] == [4, 4] and data["fidelity"]["score"] >= 0.9
+    assert (tmp_path / f"{stem}.mid").exists() and (tmp_path / f"{stem}.musicxml").exists()
+
+
+def test_cli_generate_bad_prompt(tmp_path, capsys):
+    assert main(["generate", "", "-o", str(tmp_path)]) == 2
+    assert "prompt is empty" in capsys.readouterr().err
