@@ -181,7 +181,7 @@ def _generate(args: argparse.Namespace) -> int:
     print(gen.report.markdown())
     print("parts: " + ", ".join(f"{k} ({v})" for k, v in gen.parts.items()) + " - written by the arranger")
     print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores} in {gen.seconds:.1f} s")
-    for kind, path in paths.items():
+    for path in paths.values():
         print(f"wrote {path}")
     return 0
 
