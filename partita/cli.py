@@ -186,6 +186,19 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    from partita.audio_render import render_to_file
+    from partita.fileio import check_not_input
+    from partita.score import duration_seconds, read
+
+    check_not_input(args.output, args.input)
+    score = read(args.input, tune=args.tune)
+    path = render_to_file(score, args.output, engine=args.engine, soundfont=args.soundfont,
+                          sample_rate=args.sample_rate, humanize=0 if args.no_humanize else 1.0, seed=args.seed)
+    print(f"wrote {path} ({duration_seconds(score):.1f} s of music, engine {args.engine})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -229,6 +242,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"])
     g.add_argument("--no-embeddings", action="store_true", help="skip MiniLM style matching (faster start)")
     g.set_defaults(func=_generate)
+
+    r = sub.add_parser("render", help="render a score to audio (WAV or FLAC)")
+    r.add_argument("input", help="a MIDI, MusicXML or ABC file")
+    r.add_argument("-o", "--output", required=True, help="a .wav or .flac file")
+    r.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"],
+                   help="soundfont (embedded, default), fluidsynth (Debian's FluidR3), ddsp (trained performers)")
+    r.add_argument("--soundfont", help="any .sf2 file")
+    r.add_argument("--sample-rate", type=int, default=44100)
+    r.add_argument("--no-humanize", action="store_true", help="play exactly as written")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--tune", type=int, help="ABC input: the X: number of the tune")
+    r.set_defaults(func=_render)
 
     a = sub.add_parser("analyze", help="key, tempo, meter, chords, instruments, range, density, muspy metrics")
     a.add_argument("file", help="a MIDI, MusicXML or ABC file, or a WAV/FLAC (tempo, beats, key)")

@@ -1,8 +1,10 @@
-"""`make demo`: the best pipeline partita has today, end to end, files under out/.
+"""`make demo`: the main job, end to end, files under out/.
 
-Today (foundation): parse the offline corpus into the cache (first run only), print its
-statistics, pick a reel from O'Neill's and a Bach chorale and write each as MIDI, MusicXML
-and ABC, and show what `partita info` reads back from the files written.
+A text prompt becomes attributes, the attributes a plan, the plan a score (best of four
+candidates by fidelity); the score is written as MIDI and MusicXML, rendered to audio with
+the embedded soundfont renderer, the audio is transcribed back to notes with Basic Pitch,
+and the report shows what was asked against what was measured, in the score and in the
+audio.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from partita import datasets
-from partita.cli import main as partita
-
 OUT = Path("out")
+PROMPTS = (
+    "A lively jig in D major for fiddle and tin whistle, 16 bars",
+    "A slow waltz in E-flat major for piano and cello, 16 bars",
+)
 
 
 def step(title: str) -> None:
@@ -22,38 +25,38 @@ def step(title: str) -> None:
 
 
 def run() -> int:
+    from partita.audio_render import render_to_file
+    from partita.errors import PartitaError
+    from partita.mir.metrics import note_scores
+    from partita.mir.transcribe import transcribe
+    from partita.symbolic.generate import generate, slug, write_generation
+
     OUT.mkdir(exist_ok=True)
-    step("corpus cache")
-    # the demo needs the tunes and the chorales (about 4 minutes on 2 cores, once);
-    # `partita data build` adds the classical pieces (about 15 minutes more)
-    missing = [d for d in ("abc_tunes", "chorales") if not datasets.cache_file(d).exists()]
-    if missing:
-        print(f"building {', '.join(missing)} into {datasets.default_cache_dir()} (first run only)")
+    for prompt in PROMPTS:
+        step(f"prompt: {prompt}")
         t = time.perf_counter()
-        if partita(["data", "build", "--datasets", ",".join(missing)]) != 0:
+        gen = generate(prompt, seed=0, candidates=4)
+        paths = write_generation(gen, OUT)
+        for note in gen.attributes.notes:
+            print(f"  note: {note}")
+        print(gen.report.markdown())
+        print(f"parts: {', '.join(f'{k} ({v})' for k, v in gen.parts.items())}, written by the arranger")
+        print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores}, {time.perf_counter() - t:.1f} s")
+        wav = OUT / f"{slug(prompt)}.wav"
+        t = time.perf_counter()
+        try:
+            render_to_file(gen.score, wav, engine="soundfont", seed=0)
+        except PartitaError as exc:
+            print(f"rendering failed: {exc}")
             return 1
-        print(f"corpus build took {time.perf_counter() - t:.0f} s")
-    else:
-        print(f"cache present in {datasets.default_cache_dir()}")
-    step("corpus statistics")
-    if partita(["data", "stats"]) != 0:
-        return 1
-
-    step("a reel from O'Neill's and a chorale, written as MIDI, MusicXML and ABC")
-    reel = next(p for p in datasets.abc_tunes({"oneills1850"}) if p.meta.get("rhythm", "").lower() == "reel")
-    chorale = next(p for p in datasets.load("chorales") if p.id == "chorales:bach/bwv269")
-    from partita.score import write
-
-    for stem, score, label in (("reel", reel.load(), f"{reel.title} ({reel.id})"),
-                               ("chorale", chorale.score(), chorale.title)):
-        print(f"{stem}: {label}")
-        for suffix in (".mid", ".musicxml", ".abc"):
-            write(score, OUT / f"{stem}{suffix}")
-        print(f"  wrote {', '.join(str(OUT / (stem + s)) for s in ('.mid', '.musicxml', '.abc'))}")
-    step("partita info out/chorale.mid")
-    partita(["info", str(OUT / "chorale.mid")])
-    step("partita info out/reel.abc")
-    partita(["info", str(OUT / "reel.abc")])
+        print(f"rendered {wav} in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        heard = transcribe(wav)
+        scores = note_scores(gen.score, heard)
+        print(f"transcribed the audio back to {heard.note_num()} notes in {time.perf_counter() - t:.1f} s: "
+              f"onset F1 {scores['onset_f1']:.2f}, onset+offset F1 {scores['offset_f1']:.2f} against the score")
+        for p in (*paths.values(), wav):
+            print(f"  wrote {p}")
     print("\ndone: files in out/")
     return 0
 

@@ -35,6 +35,7 @@ DEFAULT_SAMPLE_RATE = 44100
 ENGINES: dict[str, str] = {
     "soundfont": "partita.audio_render.soundfont:render_tinysoundfont",
     "fluidsynth": "partita.audio_render.soundfont:render_fluidsynth",
+    "ddsp": "partita.audio_render.ddsp.perform:render_ddsp",
 }
 """Engine name -> ``module:function`` of its synthesizer."""
 AUDIO_SUFFIXES = {".wav": "WAV", ".flac": "FLAC"}
@@ -56,8 +57,9 @@ def render(score: Score, *, engine: str = DEFAULT_ENGINE, soundfont: str | Path 
 
     Args:
         score: the score (ticks); it is not changed.
-        engine: ``"soundfont"`` (TinySoundFont, embedded) or ``"fluidsynth"`` (the
-            ``fluidsynth`` command).
+        engine: ``"soundfont"`` (TinySoundFont, embedded), ``"fluidsynth"`` (the
+            ``fluidsynth`` command) or ``"ddsp"`` (trained DDSP performers for the
+            instruments that have one, the soundfont for the rest).
         soundfont: a .sf2/.sf3 file; by default TimGM6mb (soundfont engine) or FluidR3_GM
             (fluidsynth engine).
         sample_rate: output rate in Hz (8000 to 192000).

@@ -53,18 +53,35 @@ def key_signature(key: tuple[int, str]) -> KeySignature:
     return KeySignature(0, sharps, 0)
 
 
-def _role(program: int, index: int, programs: tuple[int, ...]) -> str:
-    if program == DRUMS:
-        return "drums"
-    if program in BASS_PROGRAMS:
-        return "bass"
-    melodic = [p for p in programs if p != DRUMS and p not in BASS_PROGRAMS]
-    first_melodic = next((i for i, p in enumerate(programs) if p in melodic), None)
-    if index == first_melodic:
-        return "melody"
-    if program in CHORDAL_PROGRAMS:
-        return "comping"
-    return "harmony"
+def roles(programs: tuple[int, ...]) -> list[str]:
+    """The part each instrument plays.
+
+    The melody goes to the first melodic instrument (not drums, bass or a chordal one),
+    or to the first chordal instrument when there is no other; chordal instruments comp;
+    bass instruments - and a cello or bassoon when nothing else holds the bass under a
+    chordal part or in a group of three or more - play the bass; the rest (a choir, the
+    inner strings) play one harmony voice each.
+    """
+    out = ["" for _ in programs]
+    pitched = [i for i, p in enumerate(programs) if p != DRUMS]
+    melodic = [i for i in pitched if programs[i] not in BASS_PROGRAMS and programs[i] not in CHORDAL_PROGRAMS]
+    chordal = [i for i in pitched if programs[i] in CHORDAL_PROGRAMS]
+    lead = melodic[0] if melodic else chordal[0] if chordal else None
+    has_bass = any(programs[i] in BASS_PROGRAMS for i in pitched)
+    for i, p in enumerate(programs):
+        if p == DRUMS:
+            out[i] = "drums"
+        elif i == lead:
+            out[i] = "melody+comping" if p in CHORDAL_PROGRAMS and len(pitched) == 1 else "melody"
+        elif p in BASS_PROGRAMS:
+            out[i] = "bass"
+        elif p in CHORDAL_PROGRAMS and programs.count(p) == 1:
+            out[i] = "comping"
+        elif p in (42, 70) and not has_bass and (chordal or len(pitched) >= 3):
+            out[i], has_bass = "bass", True
+        else:
+            out[i] = "harmony"
+    return out
 
 
 def _fit(pitch: int, lo: int, hi: int) -> int:
@@ -146,11 +163,11 @@ def _chord_pitches(label: str, lo: int, hi: int, count: int) -> list[int]:
     return pitches[:count]
 
 
-def _comping(plan: Plan, program: int, rng: random.Random, style: tuple[str, ...]) -> list[Note]:
+def _comping(plan: Plan, program: int, rng: random.Random, style: tuple[str, ...], low: bool = False) -> list[Note]:
     beats = plan.meter[0] * 4 / plan.meter[1]
     compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
     bar_ticks = int(beats * TPQ)
-    lo, hi = (48, 72) if program not in range(48, 56) else (50, 74)
+    lo, hi = (40, 60) if low else (48, 72) if program not in range(48, 56) else (50, 74)
     notes = []
     for bar in plan.bars:
         start = bar.index * bar_ticks
@@ -176,11 +193,11 @@ def _comping(plan: Plan, program: int, rng: random.Random, style: tuple[str, ...
     return notes
 
 
-def _bass(plan: Plan, program: int) -> list[Note]:
+def _bass(plan: Plan, program: int, low: int = 28) -> list[Note]:
     beats = plan.meter[0] * 4 / plan.meter[1]
     compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
     bar_ticks = int(beats * TPQ)
-    lo, hi = (28, 52)
+    lo, hi = (low, low + 24)
     notes = []
     for i, bar in enumerate(plan.bars):
         start = bar.index * bar_ticks
@@ -240,8 +257,7 @@ def arrange(plan: Plan, instruments: tuple[int, ...], *, style: tuple[str, ...] 
     score.time_signatures.append(TimeSignature(0, plan.meter[0], plan.meter[1]))
     score.key_signatures.append(key_signature(plan.key))
     parts: dict[str, str] = {}
-    for index, program in enumerate(instruments):
-        role = _role(program, index, instruments)
+    for index, (program, role) in enumerate(zip(instruments, roles(instruments), strict=True)):
         is_drum = program == DRUMS
         name = "drums" if is_drum else program_to_instrument_name(program)
         if name in parts:
@@ -250,9 +266,11 @@ def arrange(plan: Plan, instruments: tuple[int, ...], *, style: tuple[str, ...] 
         if role == "drums":
             notes = _drums(plan)
         elif role == "bass":
-            notes = _bass(plan, program)
+            notes = _bass(plan, program, low=28 if program in BASS_PROGRAMS else 36)
         elif role == "melody":
             notes = _melody(plan, program, rng)
+        elif role == "melody+comping":  # a keyboard alone: melody above, chords below
+            notes = _melody(plan, program, rng) + _comping(plan, program, rng, style, low=True)
         elif role == "comping":
             notes = _comping(plan, program, rng, style)
         else:  # harmony: chord tones under the melody, one voice per instrument

@@ -8,7 +8,7 @@ import pytest
 
 from partita.cli import main
 from partita.mir.analysis import analyze
-from partita.symbolic.arranger import arrange, key_signature
+from partita.symbolic.arranger import arrange, key_signature, roles
 from partita.symbolic.generate import generate, slug
 from partita.symbolic.planner import bars_for, form_of, plan
 from partita.text.attributes import DRUMS, Attributes
@@ -43,6 +43,10 @@ def test_arrangement_has_every_part_and_exact_length():
     attrs = Attributes(key=(2, "major"), meter=(6, 8), tempo=160, instruments=(40, 33, 0, DRUMS), bars=8)
     arr = arrange(plan(attrs), attrs.instruments)
     assert list(arr.parts.values()) == ["melody", "bass", "comping", "drums"]
+    assert roles((0, 42)) == ["comping", "melody"]
+    assert roles((0,)) == ["melody+comping"]
+    assert roles((40, 40, 41, 42)) == ["melody", "harmony", "harmony", "bass"]
+    assert roles((52, 52, 52, 52)) == ["melody", "harmony", "harmony", "harmony"]
     a = analyze(arr.score, chords=False, objective_metrics=False)
     assert a.bars == 8 and a.meter == (6, 8) and a.tempo == 160
     assert a.instruments == [0, 33, 40, DRUMS]

@@ -68,3 +68,48 @@ def resample(audio: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
     import librosa
 
     return librosa.resample(audio, orig_sr=sr_from, target_sr=sr_to).astype(np.float32)
+
+
+def render_ddsp(score: Score, *, soundfont: str | Path | None = None, sample_rate: int = 44100,
+                checkpoints: str | Path | None = None, vibrato_cents: float = 20.0,
+                seed: int = 0) -> tuple[np.ndarray, int]:
+    """The ``ddsp`` engine: tracks with a trained model are performed by DDSP (one monophonic
+    line each, with vibrato); the other tracks by the embedded soundfont renderer; both mixed.
+
+    Returns (raw (n, 2) float32 audio, sample where the last note ends), as every engine.
+
+    Raises:
+        PartitaError: no DDSP checkpoint is installed.
+    """
+    from partita.audio_render.soundfont import render_tinysoundfont
+    from partita.errors import PartitaError
+
+    models = available(checkpoints)
+    if not models:
+        raise PartitaError("no DDSP checkpoints found (checkpoints/ddsp-*); train one with `partita train ddsp`")
+    ddsp_idx, rest_idx = split_tracks(score, set(models))
+    end = int(round(float(score.to("second").end()) * sample_rate))
+    lines = []
+    for k, i in enumerate(ddsp_idx):
+        audio, sr = perform_line(track_notes(score, i), models[score.tracks[i].program],
+                                 vibrato_cents=vibrato_cents, seed=seed + k)
+        lines.append(resample(audio, sr, sample_rate))
+    parts: list[np.ndarray] = []
+    if rest_idx:
+        rest = score.copy()
+        rest.tracks = [score.tracks[i].copy() for i in rest_idx]
+        if rest.note_num():
+            sf_audio, sf_end = render_tinysoundfont(rest, soundfont=soundfont, sample_rate=sample_rate)
+            parts.append(sf_audio)
+            end = max(end, sf_end)
+    reference = max((float(np.abs(p).max()) for p in parts), default=0.0) or 0.5
+    for line in lines:
+        peak = float(np.abs(line).max()) or 1.0
+        # a DDSP line sits at the level of the soundfont parts' peak, split over the lines
+        gain = reference / peak / max(1, len(lines)) ** 0.5
+        parts.append(np.repeat((line * gain)[:, None], 2, axis=1))
+    n = max(len(p) for p in parts)
+    mix = np.zeros((n, 2), dtype=np.float32)
+    for p in parts:
+        mix[: len(p)] += p
+    return mix, min(end, n)
