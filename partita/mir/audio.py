@@ -127,7 +127,7 @@ def _import_torchcrepe():  # noqa: ANN202 - the module
 
     torchcrepe imports torchaudio only for its file loader, which partita does not use;
     PyPI's torchaudio is a CUDA build that fails beside the CPU torch. A placeholder module
-    that refuses every use stands in for it when the real one is absent.
+    that refuses every use stands in for it while torchcrepe is imported.
     """
     import importlib
     import sys
@@ -143,6 +143,11 @@ def _import_torchcrepe():  # noqa: ANN202 - the module
 
         placeholder.__getattr__ = _refuse  # type: ignore[attr-defined]
         sys.modules["torchaudio"] = placeholder
+        try:
+            return importlib.import_module("torchcrepe")
+        finally:
+            # only torchcrepe keeps it: others (transformers) must still see torchaudio as absent
+            del sys.modules["torchaudio"]
     return importlib.import_module("torchcrepe")
 
 
