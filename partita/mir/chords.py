@@ -22,6 +22,7 @@ MISSING_PENALTY = 0.6  # per template tone absent from the span, in units of the
 OUTSIDE_PENALTY = 1.0  # for the weight of pitch classes outside the template
 BASS_BONUS = 0.15  # share of the total weight, when the lowest sounding note is the root
 SEVENTH_COST = 0.08  # a seventh chord must earn its extra tone
+SEVENTH_SHARE = 0.6  # ... and weigh at least this share of the mean triad tone
 MIN_NOTES = 2
 
 
@@ -52,6 +53,12 @@ def recognize(weights: np.ndarray, bass: int | None = None) -> str:
         missing = int(((w > 0.02) == 0)[t == 1].sum())
         score = inside - OUTSIDE_PENALTY * outside - MISSING_PENALTY * missing / tones
         if tones == 4:
+            r = ROOTS.index(label.split(":")[0])
+            seventh = (r + QUALITIES[label.split(":")[1]][3]) % 12
+            triad = [(r + i) % 12 for i in QUALITIES[label.split(":")[1]][:3]]
+            # a passing seventh does not make a seventh chord: it must weigh like a chord tone
+            if w[seventh] < SEVENTH_SHARE * float(np.mean(w[triad])):
+                continue
             score -= SEVENTH_COST
         if bass is not None and ROOTS.index(label.split(":")[0]) == bass % 12:
             score += BASS_BONUS
