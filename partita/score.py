@@ -356,6 +356,7 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
         if inst is None:
             found = flat.getElementsByClass(instrument.Instrument)
             inst = found.first() if found else None
+        inst = _specific_instrument(inst, part.partName)
         program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
         is_drum = bool(
             inst is not None
@@ -387,6 +388,29 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
     _append_dedup(score.time_signatures, sigs, lambda t, v: TimeSignature(t, v[0], v[1]))
     _append_dedup(score.key_signatures, keys, lambda t, v: KeySignature(t, v[0], v[1]))
     return score
+
+
+_GENERIC = ("Instrument", "StringInstrument", "WoodwindInstrument", "BrassInstrument", "KeyboardInstrument",
+            "Vocalist", "Ensemble")
+
+
+def _specific_instrument(inst: Any, part_name: str | None) -> Any:
+    """A specific instrument for a part whose instrument is missing or generic, from its
+    name: a "Violin I" part that music21 calls a StringInstrument (String Ensemble, GM 48)
+    becomes a Violin (GM 40), a "Soprano" part a Soprano voice."""
+    from music21 import instrument
+
+    if inst is not None and type(inst).__name__ not in _GENERIC:
+        return inst
+    if not part_name:
+        return inst
+    try:
+        named = instrument.fromString(part_name)
+    except Exception:  # music21 raises InstrumentException for names it does not know
+        return inst
+    if named is None or named.midiProgram is None or type(named).__name__ in _GENERIC:
+        return inst
+    return named
 
 
 def _notes_of(flat: Any, ticks: Any) -> list[Note]:
