@@ -28,7 +28,8 @@ from partita.datasets.pieces import SPLITS, Piece
 from partita.errors import PartitaError
 from partita.score import summary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Bumped whenever the conversion of pieces changes (2: instruments named by part names)."""
 
 
 def default_cache_dir() -> Path:
@@ -188,6 +189,17 @@ class CachedPiece:
         return Score.from_midi(self.midi)
 
 
+def check_version(path: Path) -> None:
+    """Raise if the cache file was written by a partita that converted pieces differently."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    found = meta.get(b"partita_cache_schema", b"0").decode()
+    if found != str(SCHEMA_VERSION):
+        raise PartitaError(f"{path}: cache version {found}, this partita needs {SCHEMA_VERSION}; "
+                           f"rebuild with `partita data build`")
+
+
 def load(dataset: str, *, split: str | None = None, cache_dir: str | Path | None = None) -> Iterator[CachedPiece]:
     """The parsed pieces of one dataset from the cache (failed pieces skipped).
 
@@ -201,6 +213,7 @@ def load(dataset: str, *, split: str | None = None, cache_dir: str | Path | None
         raise PartitaError(f"{path}: dataset '{dataset}' is not built yet; run `partita data build --datasets {dataset}`")
     if split is not None and split not in SPLITS:
         raise PartitaError(f"unknown split '{split}' (expected one of {', '.join(SPLITS)})")
+    check_version(path)
     table = pq.read_table(path, columns=["id", "dataset", "collection", "title", "split", "meta", "midi"])
     for row in table.to_pylist():
         if row["midi"] is None or (split is not None and row["split"] != split):

@@ -111,3 +111,14 @@ def test_bad_user_collections(tmp_path):
     bad.write_text("{not json\n")
     with pytest.raises(InputError, match="line 1 is not JSON"):
         list(datasets.jsonl_captions(bad))
+
+
+def test_a_cache_of_another_version_is_refused(tmp_path):
+    import pyarrow.parquet as pq
+
+    datasets.build(["chorales"], cache_dir=tmp_path, limit=2, workers=1, progress=False)
+    path = datasets.cache_file("chorales", tmp_path)
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata({"partita_cache_schema": "1"}), path)
+    with pytest.raises(PartitaError, match="rebuild"):
+        list(datasets.load("chorales", cache_dir=tmp_path))

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 from symusic import Note, Track
 
-from partita.mir.chords import (chord_templates, chord_to_pitch_classes, chords_per_bar, parse_chord_symbol,
-                                recognize)
+from partita.mir.chords import (
+    chord_templates,
+    chord_to_pitch_classes,
+    chords_per_bar,
+    parse_chord_symbol,
+    recognize,
+)
 from partita.score import new_score
 
 
