@@ -44,7 +44,8 @@ def _data_stats(args: argparse.Namespace) -> int:
         return 0
     for name, d in result.items():
         built = (f"{d['parsed']} parsed, {d['failed']} failed, {d['notes']:,} notes, {d['bars']:,} bars"
-                 if d["built"] else "not built (run `partita data build`)")
+                 if d["built"] else "cache out of date (run `partita data build`)" if d.get("stale")
+                 else "not built (run `partita data build`)")
         print(f"{name}: {d['pieces']:,} pieces; {built}")
         print("  splits:      " + ", ".join(f"{k} {v:,}" for k, v in sorted(d["splits"].items())))
         print("  collections: " + ", ".join(f"{k} {v:,}" for k, v in list(d["collections"].items())[:8]))

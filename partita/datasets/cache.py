@@ -237,6 +237,13 @@ def stats(cache_dir: str | Path | None = None, datasets: Iterable[str] | None = 
                                  "collections": dict(Counter(p.collection for p in listed).most_common()),
                                  "splits": dict(Counter(p.split for p in listed))}
         path = cache_file(name, cache_dir)
+        try:
+            if path.exists():
+                check_version(path)
+        except PartitaError:
+            entry.update(built=False, stale=True)
+            out[name] = entry
+            continue
         if path.exists():
             t = pq.read_table(path, columns=["error", "notes", "bars", "key", "meter", "split"]).to_pylist()
             ok = [r for r in t if r["error"] is None]
