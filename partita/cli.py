@@ -200,6 +200,52 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokenize(args: argparse.Namespace) -> int:
+    from partita.errors import InputError
+
+    path = Path(args.file)
+    if args.tokenizer == "abc":
+        from partita.fileio import existing_file
+        from partita.score import split_abc_tunes
+        from partita.tokenizers.abc import AbcTokenizer
+
+        header, tunes = split_abc_tunes(existing_file(path).read_text(encoding="utf-8", errors="replace"))
+        if not tunes:
+            raise InputError(path, "no ABC tune in this file (no X: line)")
+        chosen = next((t for n, t in tunes if args.tune in (None, n)), None)
+        if chosen is None:
+            raise InputError(path, f"no tune X:{args.tune}")
+        tok = AbcTokenizer()
+        try:
+            patches = tok.encode(chosen)
+        except ValueError as exc:
+            raise InputError(path, str(exc)) from None
+        for patch in patches:
+            print(" ".join(str(i) for i in patch) if args.ids else repr(tok.decode([patch])))
+        return 0
+    from partita.score import read
+
+    score = read(path, tune=args.tune)
+    if args.tokenizer == "remi":
+        from partita.tokenizers.remi import RemiTokenizer
+
+        tok = RemiTokenizer()
+    else:
+        from partita.tokenizers.anticipation import AnticipationTokenizer
+
+        tok = AnticipationTokenizer()
+    ids = tok.encode(score)
+    if args.ids:
+        print(" ".join(map(str, ids)))
+    elif args.tokenizer == "anticipation":
+        from partita.tokenizers.anticipation import readable
+
+        print("\n".join(readable(ids)))
+    else:
+        print(" ".join(tok.token_name(i) for i in ids))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -297,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     td.add_argument("--quiet", action="store_true")
     td.set_defaults(func=_train_ddsp)
 
+    k = sub.add_parser("tokenize", help="print the tokens of a file (remi, anticipation or abc)")
+    k.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    k.add_argument("--tokenizer", default="remi", choices=["remi", "anticipation", "abc"])
+    k.add_argument("--ids", action="store_true", help="print token ids instead of names")
+    k.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    k.set_defaults(func=_tokenize)
+
     c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
     c.add_argument("input")
     c.add_argument("-o", "--output", required=True)
@@ -324,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("partita: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `partita tokenize ... | head`: the reader left, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless asked
         if os.environ.get("PARTITA_DEBUG"):
             raise

@@ -68,3 +68,22 @@ def test_data_stats_json_last_line_names_the_collections(tmp_path, capsys):
 def test_data_without_action_shows_help_and_fails():
     code, _, err = run_cli("data")
     assert code == 2 and "build" in err
+
+
+@pytest.mark.parametrize("tokenizer", ["remi", "anticipation"])
+def test_tokenize_names_and_ids(tmp_path, small_score, capsys, tokenizer):
+    path = write(small_score, tmp_path / "s.mid")
+    assert main(["tokenize", str(path), "--tokenizer", tokenizer]) == 0
+    names = capsys.readouterr().out
+    assert ("Pitch_60" in names) if tokenizer == "remi" else ("pitch=60" in names)
+    assert main(["tokenize", str(path), "--tokenizer", tokenizer, "--ids"]) == 0
+    assert all(t.isdigit() for t in capsys.readouterr().out.split())
+
+
+def test_tokenize_abc(tmp_path, capsys):
+    path = tmp_path / "t.abc"
+    path.write_text("X:1\nT:t\nM:2/4\nL:1/8\nK:D\n|:DF AF|GB dB:|\n")
+    assert main(["tokenize", str(path), "--tokenizer", "abc"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == ["'M:2/4\\n'", "'L:1/8\\n'", "'K:D\\n'"]
+    assert main(["tokenize", str(tmp_path / "none.abc"), "--tokenizer", "abc"]) == 2
