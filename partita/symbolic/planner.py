@@ -109,7 +109,13 @@ def plan(attrs: Attributes, *, seed: int = 0) -> Plan:
     a_prog = list(attrs.chords) if attrs.chords else progression(attrs.key, attrs.style, rng)
     b_prog = list(attrs.chords) if attrs.chords else progression(attrs.key, attrs.style, rng)
     beats = attrs.meter[0] * 4 / attrs.meter[1]
-    base_density = attrs.density or max(2.0, beats * (1.5 if attrs.tempo < 90 else 1.0 if attrs.tempo < 150 else 0.75))
+    eighths = beats * 2
+    dance = any(s in ("jig", "slip jig", "reel", "hornpipe", "polka", "march", "strathspey") for s in attrs.style)
+    if dance:  # dance tunes run in eighth notes
+        default_density = eighths * 0.85
+    else:
+        default_density = max(2.0, beats * (1.5 if attrs.tempo < 90 else 1.25 if attrs.tempo < 150 else 1.0))
+    base_density = attrs.density or default_density
     bars = []
     counters = {"A": 0, "B": 0}
     for i, sec in enumerate(sections):
