@@ -39,6 +39,11 @@ def configurations() -> list[tuple[str, str, str | None]]:
         found.append(("soundfont (FluidR3)", "soundfont", fluidr3))
         if shutil.which("fluidsynth"):
             found.append(("fluidsynth (FluidR3)", "fluidsynth", None))
+    from partita.audio_render.ddsp.perform import available
+
+    if available():
+        # DDSP plays the lines it has models for (violin, flute, cello); the soundfont the rest
+        found.append(("ddsp (+TimGM6mb)", "ddsp", None))
     return found
 
 

@@ -107,7 +107,7 @@ def _time_weighted_tempo(score: Score) -> float:
 
 
 def objective(score: Score) -> dict[str, float]:
-    """muspy's objective metrics of a score (pitched ones skip drums, as muspy does)."""
+    """muspy's objective metrics of a score; the pitch metrics only when pitched notes sound."""
     import mido
     import muspy
 
@@ -116,7 +116,8 @@ def objective(score: Score) -> dict[str, float]:
     if music.time_signatures:
         ts = music.time_signatures[0]
         measure = music.resolution * 4 * ts.numerator // ts.denominator
-    values = {
+    pitched = any(not t.is_drum and len(t.notes) for t in music.tracks)
+    values = {} if not pitched else {
         "pitch_range": muspy.pitch_range(music),
         "n_pitches_used": muspy.n_pitches_used(music),
         "n_pitch_classes_used": muspy.n_pitch_classes_used(music),
@@ -125,9 +126,9 @@ def objective(score: Score) -> dict[str, float]:
         "scale_consistency": muspy.scale_consistency(music),
         "polyphony": muspy.polyphony(music),
         "polyphony_rate": muspy.polyphony_rate(music),
-        "empty_beat_rate": muspy.empty_beat_rate(music),
-        "groove_consistency": muspy.groove_consistency(music, measure),
     }
+    values["empty_beat_rate"] = muspy.empty_beat_rate(music)
+    values["groove_consistency"] = muspy.groove_consistency(music, measure)
     if any(t.is_drum for t in music.tracks):
         values["drum_pattern_consistency"] = muspy.drum_pattern_consistency(music)
     return {k: round(float(v), 4) for k, v in values.items() if v == v}  # drop NaN

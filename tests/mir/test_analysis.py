@@ -67,3 +67,16 @@ def test_best_of_picks_the_most_faithful_candidate():
     assert best is candidates[2] and report.score == 1.0
     with pytest.raises(ValueError):
         best_of([], asked)
+
+
+def test_drums_only_score_has_no_key_and_no_pitch_metrics():
+    from partita.score import new_score as empty
+
+    score = empty()
+    kit = Track("kit", 0, True)
+    for i in range(8):
+        kit.notes.append(Note(i * 480, 120, 36 if i % 2 == 0 else 38, 100))
+    score.tracks.append(kit)
+    a = analyze(score)
+    assert a.key is None and a.pitch_range is None and a.chords == []
+    assert "pitch_range" not in a.muspy and a.muspy["drum_pattern_consistency"] == 1.0
