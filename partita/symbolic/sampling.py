@@ -1,0 +1,124 @@
+"""Sampling from a causal language model: nucleus sampling, temperature, grammar masks,
+extra constraints, and a KV cache (each step feeds one token, not the whole window).
+
+The model is any Hugging Face causal LM (``model(input_ids, past_key_values=..., use_cache=True)``).
+A *constraint* is a function ``(prefix ids) -> bool mask over the vocabulary`` that says
+what may come next; the token grammar of every tokenizer is one (:func:`grammar_constraint`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from partita.tokenizers.grammar import Grammar
+
+Constraint = Callable[[Sequence[int]], np.ndarray]
+
+
+@dataclass
+class SamplingConfig:
+    """top_p: nucleus mass kept (1.0 = all); temperature: logits divided by it; seed."""
+
+    top_p: float = 0.95
+    temperature: float = 1.0
+    seed: int = 0
+
+
+def grammar_constraint(grammar: Grammar) -> Constraint:
+    """The token grammar as a constraint: after token t, the ids its type may be followed by."""
+    table = grammar.mask_table()
+    start = table.shape[0] - 1
+
+    def allowed(prefix: Sequence[int]) -> np.ndarray:
+        return table[start if not prefix else int(grammar.id_types[prefix[-1]])]
+
+    return allowed
+
+
+def nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Logits with everything outside the smallest set of mass ≥ ``top_p`` set to -inf."""
+    if top_p >= 1.0:
+        return logits
+    sorted_logits, order = torch.sort(logits, descending=True)
+    cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+    remove = cumulative > top_p
+    remove[..., 1:] = remove[..., :-1].clone()  # keep the token that crosses the threshold
+    remove[..., 0] = False
+    out = logits.clone()
+    out[order[remove]] = float("-inf")
+    return out
+
+
+class Sampler:
+    """Token-by-token sampling state: the sequence, and the model's KV cache over it.
+
+    ``force`` appends tokens chosen by the caller (an anticipated control, a prompt); ``step``
+    samples one token under constraints. With ``use_cache`` only the tokens not yet in the
+    cache are fed to the model; without it the whole window is re-encoded every step (the
+    reference AMT sampler's way, kept to measure the difference).
+    """
+
+    def __init__(self, model: torch.nn.Module, prompt: Sequence[int], *, config: SamplingConfig | None = None,
+                 use_cache: bool = True, window: int | None = None):
+        self.model = model
+        self.config = config or SamplingConfig()
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.seq: list[int] = list(prompt)
+        self.use_cache = use_cache
+        self.window = window or getattr(getattr(model, "config", None), "n_positions", 1024)
+        self._past = None
+        self._fed = 0
+
+    def force(self, tokens: Sequence[int]) -> None:
+        self.seq.extend(int(t) for t in tokens)
+
+    @torch.no_grad()  # not inference_mode: the logits are masked in place afterwards
+    def _logits(self) -> torch.Tensor:
+        if self.use_cache and self._past is not None and len(self.seq) < self.window:
+            out = self.model(torch.tensor([self.seq[self._fed:]]), past_key_values=self._past, use_cache=True)
+        else:
+            # first step, no cache, or the sequence outgrew the window: encode the recent part
+            context = self.seq[-(self.window // 2):] if len(self.seq) >= self.window else self.seq
+            out = self.model(torch.tensor([context]), use_cache=self.use_cache)
+            if len(self.seq) >= self.window:
+                self._past = None
+                self._fed = len(self.seq)
+                return out.logits[0, -1].float()
+        self._past = out.past_key_values if self.use_cache else None
+        self._fed = len(self.seq)
+        return out.logits[0, -1].float()
+
+    def step(self, constraints: Sequence[Constraint] = ()) -> int | None:
+        """Sample and append one token; None (nothing appended) when no token is allowed."""
+        logits = self._logits()
+        mask = np.ones(logits.shape[0], dtype=bool)
+        for constraint in constraints:
+            mask &= constraint(self.seq)
+        if not mask.any():
+            return None
+        logits[torch.from_numpy(~mask)] = float("-inf")
+        logits = nucleus(logits / max(self.config.temperature, 1e-5), self.config.top_p)
+        token = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=self.generator))
+        self.seq.append(token)
+        return token
+
+
+def sample(model: torch.nn.Module, prompt: Sequence[int], max_new_tokens: int, *,
+           config: SamplingConfig | None = None, constraints: Sequence[Constraint] = (),
+           stop: Callable[[Sequence[int]], bool] | None = None, use_cache: bool = True,
+           window: int | None = None) -> list[int]:
+    """Continue ``prompt`` by up to ``max_new_tokens`` tokens (see :class:`Sampler`).
+
+    Sampling stops early when no token is allowed or ``stop(sequence)`` is True.
+    """
+    sampler = Sampler(model, prompt, config=config, use_cache=use_cache, window=window)
+    for _ in range(max_new_tokens):
+        if sampler.step(constraints) is None:
+            break
+        if stop is not None and stop(sampler.seq):
+            break
+    return sampler.seq[len(prompt):]
