@@ -246,6 +246,16 @@ def _tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_anticipatory(args: argparse.Namespace) -> int:
+    from partita.symbolic.train_amt import train
+
+    record = train(args.output, steps=args.steps, batch_size=args.batch_size, lr=args.lr, n_layer=args.layers,
+                   n_embd=args.width, n_head=args.heads, limit=args.limit, seed=args.seed, threads=args.threads,
+                   eval_every=args.eval_every, autoregressive_only=args.autoregressive_only, progress=not args.quiet)
+    print(f"wrote {args.output}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -349,6 +359,22 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--ids", action="store_true", help="print token ids instead of names")
     k.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
     k.set_defaults(func=_tokenize)
+
+    ta = tr_sub.add_parser("anticipatory", help="the anticipatory model (AMT vocabulary) on the corpus cache")
+    ta.add_argument("-o", "--output", default="checkpoints/amt-small", help="checkpoint folder (resumed if present)")
+    ta.add_argument("--steps", type=int, default=2000)
+    ta.add_argument("--batch-size", type=int, default=4)
+    ta.add_argument("--lr", type=float, default=6e-4)
+    ta.add_argument("--layers", type=int, default=4)
+    ta.add_argument("--width", type=int, default=256)
+    ta.add_argument("--heads", type=int, default=4)
+    ta.add_argument("--limit", type=int, help="use only this many corpus pieces (per split) for sequences")
+    ta.add_argument("--eval-every", type=int, default=200)
+    ta.add_argument("--autoregressive-only", action="store_true", help="the paper's baseline: no anticipation")
+    ta.add_argument("--threads", type=int)
+    ta.add_argument("--seed", type=int, default=0)
+    ta.add_argument("--quiet", action="store_true")
+    ta.set_defaults(func=_train_anticipatory)
 
     c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
     c.add_argument("input")

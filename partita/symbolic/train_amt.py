@@ -1,0 +1,215 @@
+"""Training data and training loop of the anticipatory model.
+
+Data: the corpus cache (chorales, classical pieces, ABC tunes), each piece given General
+MIDI programs that suit it, transposed into several keys, turned into event triples and
+then into training sequences with the paper's mix: plain autoregressive (1 in 10), span
+anticipation (1 in 10), random-event anticipation (4 in 10) and instrument anticipation
+(4 in 10). Each sequence is ``z`` + 341 triples (1,024 tokens), times relative to its start.
+Splits follow the cache (held-out pieces never appear in training sequences).
+
+``partita train anticipatory`` runs :func:`train` and writes a checkpoint folder with the
+model, the tokenizer config and a training record for the model card.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from partita.tokenizers import anticipation as A
+
+SEQ_LEN = A.CONTEXT_SIZE
+FOLK_PROGRAMS = (40, 73, 78, 21, 0, 71, 22, 105)  # fiddle, flute, whistle, accordion, piano...
+VOICE_SETS = ((52, 52, 52, 52), (40, 40, 41, 42), (19, 19, 19, 19), (68, 71, 60, 70), (0, 0, 0, 0))
+
+
+def assign_programs(piece_dataset: str, score, rng: random.Random):  # noqa: ANN001, ANN201 - Score in, Score out
+    """Sensible General MIDI programs: a folk instrument for a tune, a choir, string quartet,
+    organ, wind quartet or piano for four-part pieces; other pieces keep theirs."""
+    out = score.copy()
+    pitched = [t for t in out.tracks if not t.is_drum]
+    if piece_dataset == "abc_tunes":
+        program = rng.choice(FOLK_PROGRAMS)
+        for t in pitched:
+            t.program = program
+    elif piece_dataset == "chorales":
+        voices = rng.choice(VOICE_SETS)
+        for i, t in enumerate(pitched):
+            t.program = voices[min(i, len(voices) - 1)]
+    return out
+
+
+def piece_events(score, transpose: int) -> list[int]:  # noqa: ANN001 - a Score
+    s = score.copy()
+    if transpose:
+        s = s.shift_pitch(transpose)
+    return A.midi_to_events(s)
+
+
+def sequences(events: list[int], rng: random.Random, augment: int = 10) -> Iterator[list[int]]:
+    """Training sequences (length SEQ_LEN) of one piece's events, ``augment`` variants."""
+    instruments = sorted(A.instruments_of(events))
+    end = A.max_time(events)
+    buffer: list[int] = []
+    z = A.AUTOREGRESS
+    for k in range(augment):
+        kind = k % 10
+        if kind == 0:
+            ev, controls = list(events), []
+        elif kind == 1:
+            ev, controls = A.extract_spans(events, 0.05, rng)
+        elif kind < 6:
+            ev, controls = A.extract_random(events, rng.randint(1, A.ANTICIPATION_RATES - 1), rng)
+        elif len(instruments) > 1:
+            subset = rng.sample(instruments, rng.randint(1, len(instruments) - 1))
+            ev, controls = A.extract_instruments(events, subset)
+        else:
+            ev, controls = list(events), []
+        if not buffer:
+            z = A.ANTICIPATE if controls else A.AUTOREGRESS
+        tokens, left = A.anticipate(A.pad(ev, end), controls)
+        tokens = [A.SEPARATOR] * 3 + tokens + [t for t in left]
+        buffer += tokens[: len(tokens) - len(tokens) % 3]
+        while len(buffer) >= SEQ_LEN - 1:
+            chunk, buffer = buffer[: SEQ_LEN - 1], buffer[SEQ_LEN - 1:]
+            try:
+                chunk = A.translate(chunk, -A.min_time(chunk))
+            except ValueError:
+                continue
+            if A.max_time(chunk) >= A.MAX_TIME:
+                continue
+            yield [z, *chunk]
+            z = A.ANTICIPATE if controls else A.AUTOREGRESS
+
+
+def build_dataset(split: str, *, transpositions: int = 3, augment: int = 10, limit: int | None = None,
+                  seed: int = 0, cache_dir=None, progress: bool = True) -> np.ndarray:  # noqa: ANN001
+    """All training sequences of a split as an int32 array (n, SEQ_LEN)."""
+    from tqdm import tqdm
+
+    from partita import datasets
+
+    rng = random.Random(seed)
+    pieces = []
+    for name in ("chorales", "classical", "abc_tunes"):
+        try:
+            pieces += list(datasets.load(name, split=split, cache_dir=cache_dir))
+        except Exception:  # noqa: BLE001 - a dataset not built is left out
+            continue
+    rng.shuffle(pieces)
+    if limit:
+        pieces = pieces[:limit]
+    rows: list[list[int]] = []
+    for piece in tqdm(pieces, desc=f"sequences ({split})", disable=not progress):
+        score = assign_programs(piece.dataset, piece.score(), rng)
+        shifts = [0] + rng.sample([s for s in range(-5, 7) if s], max(0, transpositions - 1))
+        for shift in shifts:
+            try:
+                events = piece_events(score, shift)
+            except Exception:  # noqa: BLE001 - a piece mido cannot read back is skipped
+                continue
+            if len(events) < 60:
+                continue
+            rows.extend(sequences(events, rng, augment))
+    if not rows:
+        return np.zeros((0, SEQ_LEN), dtype=np.int32)
+    return np.asarray(rows, dtype=np.int32)
+
+
+def evaluate(model: torch.nn.Module, data: np.ndarray, batch_size: int = 4, max_batches: int = 20) -> dict:
+    """Mean held-out cross-entropy per token (nats) and per event triple, in bits."""
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for i in range(0, min(len(data), batch_size * max_batches), batch_size):
+            x = torch.from_numpy(data[i:i + batch_size]).long()
+            losses.append(float(model(x, labels=x).loss))
+    model.train()
+    nats = float(np.mean(losses)) if losses else float("nan")
+    return {"loss": round(nats, 4), "bits_per_token": round(nats / math.log(2), 4),
+            "bits_per_event": round(3 * nats / math.log(2), 4)}
+
+
+def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float = 6e-4, n_layer: int = 4,
+          n_embd: int = 256, n_head: int = 4, limit: int | None = None, seed: int = 0, threads: int | None = None,
+          eval_every: int = 200, autoregressive_only: bool = False, progress: bool = True,
+          resume: bool = True) -> dict:
+    """Train (or resume) an anticipatory model; checkpoints ``out`` every ``eval_every`` steps."""
+    from tqdm import tqdm
+
+    from partita.symbolic.anticipatory import amt_config, build_model
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    out = Path(out)
+    t0 = time.perf_counter()
+    augment = 1 if autoregressive_only else 10
+    train_data = build_dataset("train", augment=augment, limit=limit, seed=seed, progress=progress)
+    valid_data = build_dataset("valid", augment=augment, limit=None if limit is None else max(8, limit // 10),
+                               seed=seed + 1, progress=progress)
+    if len(train_data) == 0:
+        from partita.errors import PartitaError
+
+        raise PartitaError("no training sequences: build the corpus cache first (`partita data build`)")
+    data_s = time.perf_counter() - t0
+    if resume and (out / "config.json").exists():
+        from transformers import GPT2LMHeadModel
+
+        model = GPT2LMHeadModel.from_pretrained(str(out), local_files_only=True)
+        record = json.loads((out / "training.json").read_text())
+    else:
+        model = build_model(amt_config(n_layer=n_layer, n_embd=n_embd, n_head=n_head))
+        record = {"steps": 0, "log": []}
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    start_step = record["steps"]
+    total = start_step + steps
+
+    def lr_at(step: int) -> float:
+        warm = 100
+        return lr * min(1.0, (step + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
+
+    rng = np.random.default_rng(seed + start_step)
+    bar = tqdm(range(start_step, total), desc="anticipatory", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step)
+        idx = rng.integers(0, len(train_data), size=batch_size)
+        x = torch.from_numpy(train_data[idx]).long()
+        loss = model(x, labels=x).loss
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        done = step + 1
+        if done % 50 == 0:
+            record["log"].append({"step": done, "loss": round(loss.item(), 4),
+                                  "seconds": round(time.perf_counter() - t0, 1)})
+        if done % eval_every == 0 or done == total:
+            held = evaluate(model, valid_data)
+            record.update({"steps": done, "heldout": held, "train_sequences": int(len(train_data)),
+                           "valid_sequences": int(len(valid_data)), "data_seconds": round(data_s, 1),
+                           "wall_seconds": round(record.get("wall_seconds", 0) + time.perf_counter() - t0, 1),
+                           "tokens_seen": int(done * batch_size * SEQ_LEN), "batch_size": batch_size, "lr": lr,
+                           "autoregressive_only": autoregressive_only, "seed": seed})
+            record["log"].append({"step": done, **held})
+            save(model, out, record)
+            t0 = time.perf_counter()
+    return record
+
+
+def save(model: torch.nn.Module, out: Path, record: dict) -> None:
+    """Weights (safetensors), model config, tokenizer config and the training record."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out), safe_serialization=True)
+    A.AnticipationTokenizer().save(out)
+    (out / "training.json").write_text(json.dumps(record, indent=1))
