@@ -1,0 +1,29 @@
+"""Training sequences of the anticipatory model."""
+
+from __future__ import annotations
+
+import random
+
+from music21 import corpus
+
+from partita.score import from_music21
+from partita.symbolic.train_amt import SEQ_LEN, assign_programs, piece_events, sequences
+from partita.tokenizers import anticipation as A
+
+
+def test_sequences_have_the_paper_layout():
+    score = from_music21(corpus.parse("bach/bwv66.6"))
+    rng = random.Random(0)
+    voiced = assign_programs("chorales", score, rng)
+    assert len({t.program for t in voiced.tracks}) >= 1
+    events = piece_events(voiced, 2)
+    assert A.midi_to_events(voiced)[2::3] != events[2::3]  # transposed
+    seqs = list(sequences(events, rng, augment=10))
+    assert seqs, "a chorale with 10 augmentations fills at least one sequence"
+    g = A.grammar()
+    for seq in seqs:
+        assert len(seq) == SEQ_LEN
+        assert seq[0] in (A.AUTOREGRESS, A.ANTICIPATE)
+        assert g.violations(seq) == 0
+        assert A.min_time(seq[1:]) == 0
+    assert any(A.CONTROL_OFFSET <= t < A.SPECIAL_OFFSET for seq in seqs for t in seq)
