@@ -256,6 +256,65 @@ def _train_anticipatory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _amt_model(path: str | None):  # noqa: ANN202 - a torch module
+    from partita.errors import PartitaError
+    from partita.symbolic.anticipatory import load_model
+
+    folder = Path(path) if path else Path(__file__).resolve().parents[1] / "checkpoints" / "amt-small"
+    if not (folder / "config.json").exists():
+        raise PartitaError(f"{folder}: no anticipatory checkpoint here; train one with "
+                           "`partita train anticipatory` or pass --model PATH (e.g. a released AMT folder)")
+    return load_model(folder)
+
+
+def _accompany(args: argparse.Namespace) -> int:
+    from partita.fileio import check_not_input
+    from partita.score import read, write
+    from partita.symbolic.anticipatory import accompany
+    from partita.symbolic.sampling import SamplingConfig
+    from partita.text.parse import parse_prompt
+
+    check_not_input(args.output, args.melody)
+    melody = read(args.melody)
+    instruments = None
+    if args.instruments:
+        instruments = parse_prompt(args.instruments.replace(",", " and "), fill=False).instruments
+    out = accompany(_amt_model(args.model), melody, instruments=instruments,
+                    config=SamplingConfig(top_p=args.top_p, temperature=args.temperature, seed=args.seed))
+    write(out, args.output)
+    print(f"wrote {args.output} ({out.note_num()} notes)")
+    return 0
+
+
+def _infill(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.fileio import check_not_input
+    from partita.mir.metrics import bar_starts
+    from partita.score import read, write
+    from partita.symbolic.anticipatory import infill
+    from partita.symbolic.sampling import SamplingConfig
+
+    check_not_input(args.output, args.input)
+    piece = read(args.input)
+    if args.start_bar is not None:
+        starts = bar_starts(piece)
+        if not 1 <= args.start_bar <= args.end_bar <= len(starts):
+            raise PartitaError(f"bars {args.start_bar}-{args.end_bar} are outside the piece (1-{len(starts)})")
+        sec = piece.to("second")
+        ticks = [*starts, piece.end()]
+        to_s = sec.end() / max(piece.end(), 1)
+        start_s, end_s = ticks[args.start_bar - 1] * to_s, ticks[args.end_bar] * to_s
+    else:
+        if args.start is None or args.end is None or args.end <= args.start:
+            raise PartitaError("give --start-bar/--end-bar, or --start/--end in seconds (start < end)")
+        start_s, end_s = args.start, args.end
+    out = infill(_amt_model(args.model), piece, start_s, end_s,
+                 config=SamplingConfig(top_p=args.top_p, temperature=args.temperature, seed=args.seed))
+    write(out, args.output)
+    print(f"wrote {args.output}: {start_s:.2f}-{end_s:.2f} s regenerated")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -311,6 +370,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--tune", type=int, help="ABC input: the X: number of the tune")
     r.set_defaults(func=_render)
+
+    for verb, helptext in (("accompany", "accompany a melody (the anticipatory model)"),
+                           ("infill", "regenerate a span of a piece, keep the rest (the anticipatory model)")):
+        v = sub.add_parser(verb, help=helptext)
+        v.add_argument("melody" if verb == "accompany" else "input", help="a MIDI, MusicXML or ABC file")
+        v.add_argument("-o", "--output", required=True)
+        v.add_argument("--model", help="checkpoint folder (default checkpoints/amt-small; released AMT folders work)")
+        v.add_argument("--seed", type=int, default=0)
+        v.add_argument("--top-p", type=float, default=0.95)
+        v.add_argument("--temperature", type=float, default=1.0)
+        if verb == "accompany":
+            v.add_argument("--instruments", help="e.g. piano,bass (names as in prompts)")
+            v.set_defaults(func=_accompany)
+        else:
+            v.add_argument("--start-bar", type=int)
+            v.add_argument("--end-bar", type=int)
+            v.add_argument("--start", type=float, help="seconds")
+            v.add_argument("--end", type=float, help="seconds")
+            v.set_defaults(func=_infill)
 
     a = sub.add_parser("analyze", help="key, tempo, meter, chords, instruments, range, density, muspy metrics")
     a.add_argument("file", help="a MIDI, MusicXML or ABC file, or a WAV/FLAC (tempo, beats, key)")

@@ -53,6 +53,11 @@ def nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     return out
 
 
+def _cache_of(out):  # noqa: ANN001, ANN202 - model output → its KV cache
+    """transformers 5 returns the cache as ``cache`` (``past_key_values`` before)."""
+    return out.get("cache", None) if hasattr(out, "get") and "cache" in out else out.past_key_values
+
+
 class Sampler:
     """Token-by-token sampling state: the sequence, and the model's KV cache over it.
 
@@ -79,7 +84,7 @@ class Sampler:
     @torch.no_grad()  # not inference_mode: the logits are masked in place afterwards
     def _logits(self) -> torch.Tensor:
         if self.use_cache and self._past is not None and len(self.seq) < self.window:
-            out = self.model(torch.tensor([self.seq[self._fed:]]), past_key_values=self._past, use_cache=True)
+            out = self.model(torch.tensor([self.seq[self._fed:]]), cache=self._past, use_cache=True)
         else:
             # first step, no cache, or the sequence outgrew the window: encode the recent part
             context = self.seq[-(self.window // 2):] if len(self.seq) >= self.window else self.seq
@@ -88,7 +93,7 @@ class Sampler:
                 self._past = None
                 self._fed = len(self.seq)
                 return out.logits[0, -1].float()
-        self._past = out.past_key_values if self.use_cache else None
+        self._past = _cache_of(out) if self.use_cache else None
         self._fed = len(self.seq)
         return out.logits[0, -1].float()
 
