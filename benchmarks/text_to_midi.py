@@ -40,8 +40,8 @@ def main(candidates: int = 4) -> dict:
                 from partita.symbolic.arranger import key_signature
 
                 row["ck"] = (ks.key, ks.tonality) == (key_signature((tonic, mode)).key, key_signature((tonic, mode)).tonality) \
-                    and max(((n.time + n.duration, -n.pitch, n.pitch) for tr in gen.score.tracks if not tr.is_drum
-                             for n in tr.notes))[2] % 12 == tonic
+                    and max((n.time + n.duration, -n.pitch, n.pitch) for tr in gen.score.tracks if not tr.is_drum
+                             for n in tr.notes)[2] % 12 == tonic
         if "mode" in want:
             row["mode_ok"] = a.key is not None and a.key[1] == want["mode"]
         if "tempo" in want:
