@@ -1,101 +1,209 @@
-"""REMI and FIGARO descriptions: round trips over corpus pieces, grammar, hand-written descriptions."""
+"""REMI: exact round trips after the stated normalisation, over corpus pieces × two configs;
+the grammar as an oracle; what normalisation loses; save and load."""
 
 from __future__ import annotations
 
+import json
 import random
+from collections import Counter
 
+import numpy as np
 import pytest
 from music21 import corpus
+from symusic import KeySignature, Note, Tempo, TimeSignature, Track
 
-from partita.score import abc_to_score, from_music21
-from partita.tokenizers.description import (
-    DescriptionVocab,
-    attribute_tokens,
-    describe,
-    description_tokens,
-    parse_description,
-)
+from partita.errors import PartitaError
+from partita.score import TPQ, abc_to_score, from_music21, new_score
 from partita.tokenizers.remi import RemiTokenizer, remi_config
 
 JIG = """X:1
+T:Test jig
 M:6/8
 L:1/8
+Q:3/8=120
 K:D
-|:DFA dAF|GBd gfe|dcB AFD|EFG AFD:|
+|:DFA dAF|GBd gfe|d/e/dB AFD|EFG AFD:|
 """
+REEL = """X:2
+T:Test reel
+M:C|
+L:1/8
+Q:1/2=100
+K:G
+|:GABc dedB|d/e/d/B/ dedB|c2ec B2dB|(3ABA GA BGEG:|
+"""
+DUET = """X:3
+T:Duet
+M:3/4
+L:1/8
+Q:1/4=90
+K:Dm
+V:1
+%%MIDI program 40
+A2 d2 f2|e2 c2 A2|(3fed c2 d2|
+V:2
+%%MIDI program 42
+D,4 A,2|C,4 E,2|D,6|
+"""
+COMPACT = {"beat_res": {(0, 4): 8, (4, 12): 4}, "num_velocities": 8, "num_tempos": 16}
+
+
+def band() -> object:
+    """Four tracks, unsorted notes, meters 3/4 → 6/8 → 2/2 → 11/8 (unsupported), three tempos,
+    two tracks on one program, drums, a note above the piano, a key signature."""
+    score = new_score(qpm=90, meter=(3, 4), key=(-3, 1))
+    score.time_signatures.extend([TimeSignature(2880, 6, 8), TimeSignature(5760, 2, 2), TimeSignature(9600, 11, 8)])
+    score.tempos.extend([Tempo(1440, qpm=300), Tempo(2000, qpm=131)])
+    rng = random.Random(1)
+    flute, flute2, drums, piano = Track("fl", 73, False), Track("fl2", 73, False), Track("d", 0, True), Track("p", 0, False)
+    for _ in range(120):
+        t = rng.randrange(0, 12000)
+        flute.notes.append(Note(t, rng.randrange(1, 3000), rng.randrange(40, 100), rng.randrange(1, 128)))
+        drums.notes.append(Note(t, rng.randrange(1, 300), rng.randrange(20, 95), rng.randrange(1, 128)))
+    flute2.notes.extend([Note(0, 160, 60, 64), Note(160, 160, 62, 64)])
+    piano.notes.extend([Note(0, 1440, 48, 70), Note(0, 1440, 115, 70)])  # 115 is above the piano
+    score.tracks.extend([flute, drums, flute2, piano])
+    return score
 
 
 @pytest.fixture(scope="module")
 def pieces():
-    return [from_music21(corpus.parse("bach/bwv66.6")), from_music21(corpus.parse("bach/bwv269")),
-            abc_to_score(JIG)]
+    return {"bwv66.6": from_music21(corpus.parse("bach/bwv66.6")), "jig": abc_to_score(JIG),
+            "reel": abc_to_score(REEL), "duet": abc_to_score(DUET), "band": band()}
 
 
-def notes(score):
+@pytest.fixture(scope="module", params=["default", "compact"])
+def tok(request):
+    return RemiTokenizer(None if request.param == "default" else remi_config(**COMPACT))
+
+
+def notes(score, tracks=True):
+    """(program, drum, name, onset, duration, pitch, velocity) of every note, times in 1/480 quarter."""
     tpq = score.ticks_per_quarter
-    return sorted((n.time * 480 // tpq, n.duration * 480 // tpq, n.pitch, n.velocity, t.program)
+    return sorted(((t.program, t.is_drum, t.name) if tracks else ()) + (n.time * 480 // tpq, n.duration * 480 // tpq,
+                                                                        n.pitch, n.velocity)
                   for t in score.tracks for n in t.notes)
 
 
-@pytest.mark.parametrize("config", [None, remi_config(beat_res={(0, 4): 4, (4, 12): 2}, num_velocities=8)])
-def test_round_trip_equals_the_normalised_score(pieces, config):
-    tok = RemiTokenizer(config)
-    for score in pieces:
+def events(score):
+    tpq = score.ticks_per_quarter
+    return ([(t.time * 480 // tpq, round(t.qpm, 3)) for t in score.tempos],
+            [(t.time * 480 // tpq, t.numerator, t.denominator) for t in score.time_signatures])
+
+
+def kept_share(original, decoded):
+    """Share of the original notes (onset, duration, pitch) found in the decoded score."""
+    a = Counter(n[3:6] for n in notes(original))
+    b = Counter(n[3:6] for n in notes(decoded))
+    return sum((a & b).values()) / sum(a.values())
+
+
+def test_round_trip_equals_the_normalised_score(pieces, tok):
+    for name, score in pieces.items():
         ids = tok.encode(score)
-        assert notes(tok.decode(ids)) == notes(tok.normalize(score))
-        assert tok.grammar.violations(ids) == 0
+        decoded, normal = tok.decode(ids), tok.normalize(score)
+        assert decoded.ticks_per_quarter == normal.ticks_per_quarter == TPQ
+        assert notes(decoded) == notes(normal), name
+        assert events(decoded) == events(normal), name
+        assert notes(normal), name
 
 
-def test_normalisation_states_the_loss(pieces):
+def test_default_grid_keeps_triplets_and_sixteenths(pieces):
+    """24 positions per beat keep every corpus note; 8 per beat loses the reel's triplet."""
+    default, compact = RemiTokenizer(), RemiTokenizer(remi_config(**COMPACT))
+    for name in ("bwv66.6", "jig", "reel", "duet"):
+        assert kept_share(pieces[name], default.decode(default.encode(pieces[name]))) == 1.0, name
+    assert kept_share(pieces["reel"], compact.decode(compact.encode(pieces["reel"]))) < 1.0
+
+
+def test_grammar_accepts_encoded_pieces_and_rejects_shuffled_ones(pieces, tok):
+    for name, score in pieces.items():
+        ids = tok.encode(score, add_special=True)
+        assert tok.grammar.violations(ids + [tok.pad_id] * 3) == 0, name
+        shuffled = list(ids)
+        random.Random(0).shuffle(shuffled)
+        assert tok.grammar.violations(shuffled) > 0, name
+
+
+def test_grammar_is_miditoks_graph_tightened(tok):
+    graph = tok.miditok.tokens_types_graph
+    g = tok.grammar
+    table = g.mask_table()
+    for i, src in enumerate(g.type_names):
+        allowed = {g.type_names[t] for t in np.unique(g.id_types[table[i]])}
+        if src in ("BOS", "EOS", "PAD"):
+            continue
+        miditok_src = "Program" if src == "ProgramDrum" else src
+        extra = {t.replace("ProgramDrum", "Program") for t in allowed} - {"EOS"}
+        assert extra <= {n.split("_")[0] for n in graph[miditok_src]}, src
+    drum_program = tok.token_id("Program_-1")
+    assert {tok.token_name(i).split("_")[0] for i in np.flatnonzero(g.mask_after(drum_program))} == {"PitchDrum"}
+    piano = tok.token_id("Program_0")
+    assert {tok.token_name(i).split("_")[0] for i in np.flatnonzero(g.mask_after(piano))} == {"Pitch"}
+    assert {tok.token_name(i) for i in np.flatnonzero(g.mask_after(None))} == {"BOS_None", "Bar_None"}
+
+
+def test_normalisation_states_the_loss():
     tok = RemiTokenizer()
-    norm = tok.normalize(pieces[0])
-    assert len(norm.tracks) == 1  # four voices on program 53 merge into one program track
-    assert norm.note_num() == pieces[0].note_num()
+    score = band()
+    before = notes(score)
+    norm = tok.normalize(score)
+    assert notes(score) == before  # the input is not changed
+    assert {(t.program, t.is_drum, t.name) for t in norm.tracks} == {
+        (73, False, "Flute"), (0, True, "Drums"), (0, False, "Acoustic Grand Piano")}  # two flutes merged
+    pitches = {n.pitch for t in norm.tracks if not t.is_drum for n in t.notes}
+    assert 115 not in pitches and min(pitches) >= 21
+    assert len({n.velocity for t in norm.tracks for n in t.notes}) <= 16
+    assert [(t.numerator, t.denominator) for t in norm.time_signatures] == [(3, 4), (6, 8), (2, 2)]  # 11/8 dropped
+    assert len(norm.key_signatures) == 0
+    assert events(tok.normalize(norm)) == events(norm) and notes(tok.normalize(norm)) == notes(norm)  # idempotent
+    # onsets lie on the grid: 24 per beat = 24 per quarter in 3/4, 48 per quarter in 6/8
+    assert all(n.time % (TPQ // 24) == 0 for t in norm.tracks for n in t.notes if n.time < 2880)
 
 
-def test_grammar_catches_shuffled_sequences(pieces):
+def test_decode_skips_specials_and_stops_at_eos(pieces):
     tok = RemiTokenizer()
-    ids = tok.encode(pieces[2])
-    random.Random(0).shuffle(ids)
-    assert tok.grammar.violations(ids) > 0
+    ids = tok.encode(pieces["jig"])
+    padded = [tok.bos_id, *ids, tok.eos_id, *ids, tok.pad_id]
+    assert notes(tok.decode(padded)) == notes(tok.decode(ids))
+    assert tok.decode([]).note_num() == 0
+    shuffled = list(ids)
+    random.Random(1).shuffle(shuffled)
+    tok.decode(shuffled)  # an ungrammatical sequence still decodes to some score
+
+
+def test_empty_score_is_grammatical():
+    tok = RemiTokenizer()
+    score = new_score()
+    score.key_signatures.append(KeySignature(0, 0, 0))
+    ids = tok.encode(score, add_special=True)
+    assert tok.grammar.violations(ids) == 0
+    assert tok.decode(ids).note_num() == 0
+
+
+def test_vocabulary_sizes():
+    assert RemiTokenizer().vocab_size == 729
+    assert RemiTokenizer(remi_config(**COMPACT)).vocab_size == 485
+    tok = RemiTokenizer()
+    assert tok.token_name(tok.token_id("Pitch_60")) == "Pitch_60"
+
+
+def test_attribute_controls_are_refused():
+    with pytest.raises(ValueError, match="attribute controls"):
+        remi_config(use_attribute_controls=True)
 
 
 def test_save_and_load(tmp_path, pieces):
-    tok = RemiTokenizer()
+    tok = RemiTokenizer(remi_config(**COMPACT))
     tok.save(tmp_path)
     again = RemiTokenizer.load(tmp_path)
-    assert again.encode(pieces[2]) == tok.encode(pieces[2])
-    assert "miditok" in (tmp_path / "remi_tokenizer.json").read_text()
-
-
-def test_description_round_trip_and_grammar(pieces):
-    vocab = DescriptionVocab()
-    for score in pieces:
-        bars = describe(score)
-        tokens = description_tokens(bars)
-        assert parse_description(tokens) == bars
-        seq = ["BOS", *attribute_tokens(key=(2, "major"), meter=(6, 8), tempo=120, instruments=(40,), bars=8,
-                                        style=("jig",)), *tokens, "EOS"]
-        assert vocab.grammar().violations(vocab.ids(seq)) == 0
-
-
-def test_description_of_the_jig():
-    bars = describe(abc_to_score(JIG))
-    assert len(bars) == 4
-    assert all(b.meter == "6/8" and b.density == 5 and b.instruments == (0,) for b in bars)  # 6 notes: [6, 8)
-    assert bars[0].chord == "D:maj"
-
-
-def test_hand_written_description():
-    bars = parse_description("Bar TimeSig_3/4 NoteDensity_4 Instrument_40 Chord_G:maj Bar TimeSig_3/4 Chord_D:dom7")
-    assert [b.chord for b in bars] == ["G:maj", "D:dom7"] and bars[0].instruments == (40,)
-    with pytest.raises(ValueError, match="unknown"):
-        parse_description("Bar Chord_H:maj")
-    with pytest.raises(ValueError, match="before the first Bar"):
-        parse_description("Chord_C:maj Bar")
-
-
-def test_attribute_tokens():
-    assert attribute_tokens(key=(9, "minor"), meter=(3, 4), tempo=100, instruments=(0, 128), bars=16,
-                            style=("waltz", "unknown")) == [
-        "Key_A:minor", "Meter_3/4", "TempoBin_4", "Instrument_0", "Instrument_128", "Bars_3", "Style_waltz"]
+    assert again.vocab_size == tok.vocab_size
+    assert again.encode(pieces["duet"]) == tok.encode(pieces["duet"])
+    record = json.loads((tmp_path / "remi_tokenizer.json").read_text())
+    assert record["vocab_size"] == tok.vocab_size and {"miditok", "symusic", "python"} <= set(record["versions"])
+    record["vocab_size"] += 1
+    (tmp_path / "remi_tokenizer.json").write_text(json.dumps(record))
+    with pytest.raises(PartitaError, match="vocabulary"):
+        RemiTokenizer.load(tmp_path)
+    with pytest.raises(PartitaError, match="no REMI tokenizer"):
+        RemiTokenizer.load(tmp_path / "missing")

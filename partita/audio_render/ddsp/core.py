@@ -43,6 +43,9 @@ def harmonic_synth(f0: torch.Tensor, amplitudes: torch.Tensor, sample_rate: int,
         (B, T*hop) audio. Harmonics at or above Nyquist are silenced.
     """
     h = amplitudes.shape[-1]
+    lowest = float(f0[f0 > 0].min()) if (f0 > 0).any() else 1.0
+    h = max(1, min(h, int(sample_rate / 2 // lowest)))  # partials above Nyquist everywhere are skipped
+    amplitudes = amplitudes[..., :h]
     harmonics = torch.arange(1, h + 1, dtype=f0.dtype, device=f0.device)  # (H,)
     freqs = f0[..., None] * harmonics  # (B, T, H)
     amps = amplitudes * (freqs < sample_rate / 2).to(amplitudes.dtype)
@@ -79,7 +82,7 @@ def filtered_noise(magnitudes: torch.Tensor, hop: int, generator: torch.Generato
 def fft_convolve(audio: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
     """Convolve (B, N) audio with an impulse response (L,) or (B, L); output cut to N samples."""
     n = audio.shape[-1]
-    size = n + ir.shape[-1] - 1
+    size = 1 << (n + ir.shape[-1] - 2).bit_length()  # a power of two: FFTs of odd sizes are slow
     out = torch.fft.irfft(torch.fft.rfft(audio, n=size) * torch.fft.rfft(ir, n=size), n=size)
     return out[..., :n]
 
