@@ -93,13 +93,16 @@ def _last_event_time(seq: Sequence[int]) -> int:
 def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_events: Sequence[int] = (),
                     controls: Sequence[int] = (), instruments: Sequence[int] | None = None,
                     config: SamplingConfig | None = None, use_cache: bool = True,
-                    max_instruments: int = 16) -> list[int]:
+                    max_instruments: int = 16, max_step: int | None = None,
+                    max_events: int | None = None) -> list[int]:
     """Sample events from ``start`` to ``end`` ticks (10 ms), after ``prompt_events``, with the
     ``controls`` (control triples) anticipated δ ahead. Returns the new events only.
 
     Args:
         instruments: the programs the model may write (128 = drums); None: any, capped at
             ``max_instruments`` distinct ones.
+        max_step: the most ticks one event may move time forward (None: no limit).
+        max_events: stop after this many sampled events.
     """
     controls = list(controls)
     z = A.ANTICIPATE if controls else A.AUTOREGRESS
@@ -118,6 +121,8 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         floor = max(current, _last_event_time(sampler.seq))
         times = TIME_IDS.copy()
         times[A.TIME_OFFSET: A.TIME_OFFSET + floor] = False  # times never go back
+        if max_step is not None:
+            times[A.TIME_OFFSET + floor + max_step + 1: A.DUR_OFFSET] = False
         t = sampler.step([lambda _s, m=times: m])
         if t is None or t - A.TIME_OFFSET >= end:
             if t is not None:
@@ -133,6 +138,8 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
         new += [t, d, n]
         current = t - A.TIME_OFFSET
+        if max_events is not None and len(new) >= 3 * max_events:
+            break
         while k < len(controls) and controls[k] - A.ATIME_OFFSET - A.DELTA * A.TIME_RESOLUTION <= current:
             sampler.force(controls[k:k + 3])
             k += 3
