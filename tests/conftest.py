@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 from symusic import Note, Track
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# librosa compiles numba functions into a cache on first use; two pytest-xdist workers doing
+# it at once on a fresh machine crashed one of them (segfault in a gufunc). One cache each.
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    os.path.join(tempfile.gettempdir(), f"partita-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"),
+)
 
 
 @pytest.fixture
