@@ -9,10 +9,9 @@ same score. Writes benchmarks/results/analysis_speed.{json,md}.
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 
+from benchmarks._util import timed
 from partita import datasets
 from partita.mir.analysis import analyze
 from partita.score import to_music21
@@ -36,15 +35,6 @@ def three_minute_pieces(limit: int = 5):
         if len(found) >= limit:
             break
     return found
-
-
-def timed(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> dict:

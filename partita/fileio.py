@@ -33,6 +33,30 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-empty line of a jsonl file.
+
+    Raises:
+        InputError: the file is missing, or a line is not a JSON object.
+    """
+    import json
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "no such file")
+    with p.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(p, f"line {number} is not JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise InputError(p, f"line {number} is not a JSON object")
+            yield number, row
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

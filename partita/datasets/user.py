@@ -8,6 +8,7 @@ from pathlib import Path
 
 from partita.datasets.pieces import Piece
 from partita.errors import InputError
+from partita.fileio import read_jsonl
 from partita.score import MIDI_SUFFIXES
 
 # MidiCaps names the MIDI path "location"; other caption sets use these.
@@ -45,25 +46,14 @@ def jsonl_captions(path: str | Path, *, root: str | Path | None = None) -> Itera
         InputError: the file is missing, a line is not JSON, or a line has no caption or path.
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "no such file")
     base = Path(root) if root is not None else p.parent
-    with p.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(p, f"line {number} is not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise InputError(p, f"line {number} is not a JSON object")
-            midi = next((row[k] for k in _PATH_KEYS if isinstance(row.get(k), str)), None)
-            caption = row.get("caption")
-            if midi is None or not isinstance(caption, str):
-                raise InputError(p, f"line {number} needs a 'caption' and a MIDI path ('location')")
-            meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in row.items()
-                    if k not in _PATH_KEYS and isinstance(v, (str, int, float, bool, list))}
-            midi_path = Path(midi) if Path(midi).is_absolute() else base / midi
-            yield Piece(id=f"jsonl:{midi}", dataset="jsonl", collection=p.stem,
-                        title=Path(midi).stem, meta=meta, source=str(midi_path))
+    for number, row in read_jsonl(p):
+        midi = next((row[k] for k in _PATH_KEYS if isinstance(row.get(k), str)), None)
+        caption = row.get("caption")
+        if midi is None or not isinstance(caption, str):
+            raise InputError(p, f"line {number} needs a 'caption' and a MIDI path ('location')")
+        meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in row.items()
+                if k not in _PATH_KEYS and isinstance(v, (str, int, float, bool, list))}
+        midi_path = Path(midi) if Path(midi).is_absolute() else base / midi
+        yield Piece(id=f"jsonl:{midi}", dataset="jsonl", collection=p.stem,
+                    title=Path(midi).stem, meta=meta, source=str(midi_path))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from partita.errors import InputError
-from partita.fileio import atomic_path
+from partita.fileio import atomic_path, read_jsonl
 from partita.mir import metrics
 from partita.mir.analysis import analyze
 from partita.mir.fidelity import fidelity_report
@@ -52,17 +52,9 @@ def measure(path: Path, asked: Attributes | None = None) -> dict[str, Any]:
 def read_prompts(path: str | Path) -> list[dict[str, Any]]:
     """The lines of a prompts jsonl file; each needs a ``prompt`` string."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "no such file")
     rows = []
-    for number, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(p, f"line {number} is not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+    for number, row in read_jsonl(p):
+        if not isinstance(row.get("prompt"), str):
             raise InputError(p, f"line {number} needs a \"prompt\" string")
         rows.append(row)
     if not rows:

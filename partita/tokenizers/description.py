@@ -47,6 +47,8 @@ from symusic import Score
 
 from partita.mir.chords import LABELS, NO_CHORD, ROOTS, chords_per_bar
 from partita.mir.metrics import TEMPO_BIN_EDGES, bar_starts, tempo_bin
+from partita.text.vocab import DANCES as _DANCES
+from partita.text.vocab import STYLES as _TEXT_STYLES
 from partita.tokenizers.grammar import Grammar
 
 DRUMS = 128
@@ -66,19 +68,9 @@ METERS = tuple(f"{n}/{d}" for d in (2, 4, 8, 16) for n in range(1, 17))
 MODES = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
 MODE_ALIASES = {"ionian": "major", "aeolian": "minor", "maj": "major", "min": "minor", "m": "minor",
                 "dor": "dorian", "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian", "loc": "locrian"}
-STYLES = (
-    # genres, periods and moods (partita.text.vocab.STYLES)
-    "folk", "classical", "baroque", "romantic", "renaissance", "medieval", "chorale", "hymn", "jazz", "blues",
-    "pop", "rock", "funk", "latin", "ambient", "cinematic", "film", "celtic", "irish", "scottish", "german",
-    "chinese", "lullaby", "children's song", "game music", "march", "dance", "happy", "sad", "melancholic",
-    "calm", "peaceful", "energetic", "dark", "bright", "epic", "tender", "playful", "mysterious", "tense",
-    "joyful", "nostalgic", "dreamy", "solemn", "heroic", "gentle", "aggressive", "festive", "spooky",
-    # dance types (partita.text.vocab.DANCES, and the R: field of the corpus ABC tunes)
-    "jig", "single jig", "double jig", "slip jig", "reel", "hornpipe", "strathspey", "polka", "waltz",
-    "mazurka", "minuet", "menuet", "sarabande", "gavotte", "bourree", "tango", "habanera", "bossa nova",
-    "samba", "tarantella", "siciliano", "barcarolle", "ragtime", "swing", "air", "song", "slide",
-)
-"""Style tags of ``Style_`` tokens (spaces written as ``-``: ``Style_slip-jig``)."""
+STYLES = tuple(dict.fromkeys((*_TEXT_STYLES, *_DANCES, "air", "song", "slide")))
+"""Style words of ``Style_`` tokens: the prompt parser's genres, moods and dance types, and
+the corpus R: fields "air", "song", "slide" (spaces written as ``-``: ``Style_slip-jig``)."""
 HEADER_TYPES = ("Key", "Meter", "TempoBin", "Program", "Bars", "Style")
 BAR_TYPES = ("TimeSig", "NoteDensity", "MeanPitch", "MeanVelocity", "MeanDuration", "Instrument", "Chord")
 
