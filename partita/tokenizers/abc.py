@@ -3,16 +3,11 @@
 Wu et al. 2023, "TunesFormer: Forming Irish tunes with control codes by bar patching"
 (arXiv 2301.02884); the layout follows the authors' released code (sander-wood/tunesformer).
 
-* :func:`normalize_abc` keeps the header fields that shape the music (``M L Q R``, then
-  ``K``) and writes the body as one stream of bars with canonical spacing and barlines.
-* The tune is cut into *patches*: one per header field, one per bar (:func:`split_bars`),
-  a bar longer than :data:`PATCH_SIZE` characters continuing in further patches. Characters
-  are the vocabulary, so a model can work at the patch level and inside each patch.
-* :func:`control_codes` computes TunesFormer's ``S:`` (sections), ``B:`` (bars of each
-  section) and ``E:`` (how similar each section is to each earlier one, 0-10); they go
-  before the header in training text (:func:`format_control_codes`).
-
-Example of a normalised tune with its control codes::
+:func:`normalize_abc` keeps the header fields that shape the music and writes the body as
+one stream of bars; :func:`patches` cuts it into one patch per header field and per bar
+(characters are the vocabulary, so a model can work across patches and inside each);
+:func:`control_codes` computes the form controls ``S:`` (sections), ``B:`` (bars per
+section) and ``E:`` (similarity 0-10 to each earlier section) that go before the header::
 
     S:2
     B:8
@@ -31,7 +26,7 @@ import json
 import platform
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib.metadata import PackageNotFoundError, version
@@ -41,13 +36,6 @@ import numpy as np
 from symusic import Score
 
 from partita.tokenizers.grammar import Grammar
-
-__all__ = [
-    "PATCH_SIZE", "HEADER_FIELDS", "BODY_FIELDS", "SPECIALS", "CHARS", "PAD", "BOS", "EOS", "BOS_PATCH",
-    "EOS_PATCH", "normalize_abc", "split_tune", "split_bars", "patches", "AbcTokenizer", "ControlCodes",
-    "control_codes", "sections_of", "levenshtein", "similarity", "format_control_codes",
-    "parse_control_codes", "split_control_codes", "to_score", "CorpusTune", "corpus_tunes",
-]
 
 PATCH_SIZE = 32
 """Most characters in one patch (the patch-BOS and patch-EOS tokens come on top)."""
@@ -114,7 +102,7 @@ def _default_unit(meter: str | None) -> str:
 
 
 def _bar_units(group: str) -> list[str]:
-    return _UNIT.findall(group)
+    return _UNIT.findall(group)  # the units of a barline run: "|]|:" → ["|]", "|:"]
 
 
 def _is_variant(unit: str) -> bool:
@@ -171,18 +159,18 @@ def _canonical_music(lines: Sequence[str]) -> str:
     Dropping a space can make new barline symbols (``| 1`` → ``|1``, ``:| :`` → ``:|:``),
     so the pass repeats until nothing changes.
     """
-    text = _canonical_pass(" ".join(lines))
-    for _ in range(4):
-        again = _canonical_pass(text)
-        if again == text:
+    stream = " ".join(lines)
+    for _ in range(5):
+        again = _canonical_pass(stream)
+        if again == stream:
             break
-        text = again
-    return text
+        stream = again
+    return stream
 
 
-def _canonical_pass(text: str) -> str:
+def _canonical_pass(stream: str) -> str:
     out: list[tuple[str, str]] = []
-    for m in _TOKEN.finditer(text):
+    for m in _TOKEN.finditer(stream):
         kind, text = m.lastgroup or "other", m.group()
         if kind == "field":
             if text[1] not in BODY_FIELDS:
@@ -215,23 +203,18 @@ def _canonical_pass(text: str) -> str:
 def normalize_abc(tune_text: str) -> str:
     """The normalised text of one ABC tune.
 
-    The header keeps ``M``, ``L``, ``Q`` and ``R`` (those present, in this order) and then
-    ``K``; ``L`` is added when missing, with ABC's default (1/16 for meters below 3/4, else
-    1/8). Titles, lyrics, comments, directives, ``X`` and every other field go. Fields given
-    before ``X:`` (a file header) are defaults that the tune's own fields override.
-
-    The body becomes one stream of bars: line breaks and ``\\`` continuations are removed,
-    whitespace runs become one space, spaces next to barlines go, and adjacent barlines
-    merge (``:|`` + ``|:`` → ``::``). A mid-tune ``K: L: M: Q: V:`` field stays on a line
-    of its own (music21 ignores inline ``[K:...]`` fields), so the body is broken only
-    there. Accented letters lose their accents; other non-ASCII characters are dropped.
-    The result ends with a newline, and normalising it again changes nothing.
+    The header keeps ``M L Q R`` (those present, in this order), then ``K``; a missing
+    ``L`` gets ABC's default (1/16 below a 3/4 meter, else 1/8). Titles, lyrics, comments,
+    directives, ``X`` and all other fields go; fields before ``X:`` (a file header) are
+    defaults that the tune's own override. The body becomes one stream of bars: line
+    breaks and ``\\`` continuations go, whitespace runs become one space, spaces next to
+    barlines go, adjacent barlines merge (``:|`` + ``|:`` → ``::``). A mid-tune ``K: L: M:
+    Q: V:`` field keeps a line of its own (music21 ignores inline ``[K:...]`` fields).
+    Accents are folded; other non-ASCII characters are dropped. Normalising the result
+    (which ends with a newline) again changes nothing.
 
     Args:
         tune_text: one tune, optionally preceded by its file header.
-
-    Returns:
-        The normalised tune.
 
     Raises:
         ValueError: the tune has no ``K:`` field.
@@ -391,15 +374,9 @@ class AbcTokenizer:
             raise ValueError(f"character {exc.args[0]!r} is not in the ABC vocabulary") from None
 
     def encode(self, tune_text: str, *, controls: bool = False) -> list[list[int]]:
-        """The patches of a tune, normalised first.
-
-        Args:
-            tune_text: one ABC tune (normalised or not).
-            controls: put the tune's :func:`control_codes` first, one line per patch.
-
-        Returns:
-            One list of ids per patch, each framed by ``BOS_PATCH`` and ``EOS_PATCH``.
-        """
+        """The patches of a tune (normalised first), each framed by ``BOS_PATCH`` and
+        ``EOS_PATCH``; with ``controls``, the tune's control codes come first, one line
+        per patch."""
         normalized = normalize_abc(_codes_lines(tune_text)[1])
         pieces = patches(normalized, self.patch_size)
         if controls:
@@ -426,11 +403,8 @@ class AbcTokenizer:
         return out
 
     def to_array(self, patch_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        """The patches as an int64 array ``(n_patches, patch_size + 2)``, padded with PAD.
-
-        Raises:
-            ValueError: a patch is longer than ``patch_size + 2`` ids.
-        """
+        """The patches as an int64 array ``(n_patches, patch_size + 2)``, padded with PAD
+        (ValueError for a longer patch)."""
         out = np.full((len(patch_ids), self.patch_size + 2), PAD, dtype=np.int64)
         for row, p in enumerate(patch_ids):
             if len(p) > self.patch_size + 2:
@@ -472,12 +446,8 @@ class AbcTokenizer:
 
     @classmethod
     def load(cls, folder: str | Path) -> AbcTokenizer:
-        """The tokenizer saved in ``folder`` by :meth:`save`.
-
-        Raises:
-            PartitaError: no ABC tokenizer there, or one whose vocabulary or format differs
-                from this partita's.
-        """
+        """The tokenizer saved in ``folder`` by :meth:`save` (PartitaError when there is
+        none, or its vocabulary or format differs from this partita's)."""
         from partita.errors import PartitaError
 
         path = Path(folder) / TOKENIZER_FILE
@@ -495,13 +465,8 @@ class AbcTokenizer:
 
 @dataclass(frozen=True)
 class ControlCodes:
-    """TunesFormer's form controls.
-
-    Attributes:
-        bars: bars in each section.
-        similarity: for each section, its similarity (0-10) to each earlier section, in
-            order (``similarity[0] == ()``).
-    """
+    """TunesFormer's form controls: the bars of each section and, for each section, its
+    similarity (0-10) to each earlier section in order (``similarity[0] == ()``)."""
 
     bars: tuple[int, ...]
     similarity: tuple[tuple[int, ...], ...]
@@ -512,7 +477,7 @@ class ControlCodes:
 
 
 def _bar_tokens(bar: str) -> list[tuple[str, str]]:
-    return [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(bar)]
+    return [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(bar)]  # (kind, text)
 
 
 def _ends_section(group: str) -> bool:
@@ -593,11 +558,8 @@ def format_control_codes(codes: ControlCodes) -> str:
 
 
 def parse_control_codes(text: str) -> ControlCodes:
-    """The control codes at the start of ``text`` (the inverse of :func:`format_control_codes`).
-
-    Raises:
-        ValueError: no ``S:`` line first, or ``B:``/``E:`` lines that disagree with it.
-    """
+    """The control codes at the start of ``text`` (the inverse of :func:`format_control_codes`);
+    ValueError when they do not start with ``S:`` or disagree with it."""
     lines = [line.strip() for line in _codes_lines(text)[0]]
     if not lines or not lines[0].startswith("S:"):
         raise ValueError("control codes must start with an S: line")
@@ -605,17 +567,14 @@ def parse_control_codes(text: str) -> ControlCodes:
     sims: list[tuple[int, ...]] = []
     pending: list[int] = []
     for line in lines[1:]:
-        value = int(line[2:])
+        if line[0] == "S" or (line[0] == "B" and len(pending) != len(bars)):
+            raise ValueError(f"unexpected {line!r} in section {len(bars) + 1}")
         if line[0] == "E":
-            pending.append(value)
-        elif line[0] == "B":
-            if len(pending) != len(bars):
-                raise ValueError(f"section {len(bars) + 1} needs {len(bars)} E: values, got {len(pending)}")
-            bars.append(value)
+            pending.append(int(line[2:]))
+        else:
+            bars.append(int(line[2:]))
             sims.append(tuple(pending))
             pending = []
-        else:
-            raise ValueError(f"a second S: line: {line!r}")
     if pending or len(bars) != int(lines[0][2:]):
         raise ValueError(f"S:{lines[0][2:]} but {len(bars)} sections described")
     return ControlCodes(tuple(bars), tuple(sims))
@@ -629,11 +588,7 @@ def split_control_codes(text: str) -> tuple[ControlCodes | None, str]:
 
 def to_score(tune_text: str) -> Score:
     """A Score of an ABC tune through music21 (leading control codes are skipped, an ``X:``
-    line is added when missing).
-
-    Raises:
-        InputError: music21 cannot parse the tune, or it has no ``K:`` field.
-    """
+    line is added when missing); InputError when music21 cannot parse it."""
     from partita.score import abc_to_score
 
     text = _codes_lines(tune_text)[1]
@@ -643,51 +598,3 @@ def to_score(tune_text: str) -> Score:
 
 
 # --------------------------------------------------------------------------- corpus
-
-
-@dataclass(frozen=True)
-class CorpusTune:
-    """One tune of an ABC file of music21's corpus.
-
-    Attributes:
-        collection: the corpus folder (``essenFolksong``, ``oneills1850``, ``ryansMammoth``...).
-        path: the file.
-        number: the tune's ``X:`` number.
-        header: the file header (text before the first ``X:``), often empty.
-        text: the tune, from its ``X:`` line.
-    """
-
-    collection: str
-    path: str
-    number: int
-    header: str
-    text: str
-
-    @property
-    def full(self) -> str:
-        """The tune preceded by its file header (what music21 reads)."""
-        return f"{self.header.strip()}\n\n{self.text}" if self.header.strip() else self.text
-
-
-def corpus_tunes(collections: set[str] | None = None) -> Iterator[CorpusTune]:
-    """Every tune of every ABC file in music21's corpus, in a stable order.
-
-    Args:
-        collections: keep only these corpus folders; all by default.
-    """
-    from music21 import corpus
-
-    from partita.score import split_abc_tunes
-
-    for path in sorted(map(str, corpus.getPaths(fileExtensions=["abc"]))):
-        collection = Path(path).parent.name
-        if collections and collection not in collections:
-            continue
-        raw = Path(path).read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1", errors="replace")
-        header, tunes = split_abc_tunes(text)
-        for number, tune in tunes:
-            yield CorpusTune(collection, path, number, header, tune)
