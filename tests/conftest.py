@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import tempfile
 
 import pytest
@@ -10,11 +12,13 @@ from symusic import Note, Track
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# librosa compiles numba functions into a cache on first use; two pytest-xdist workers doing
-# it at once on a fresh machine crashed one of them (segfault in a gufunc). One cache each.
+# librosa compiles numba functions into a cache on first use. Two pytest-xdist workers doing
+# it at once on a fresh machine crashed one of them (segfault in a gufunc), and so did a cache
+# written by another virtual environment: one cache per environment and per worker.
+_ENV = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
 os.environ.setdefault(
     "NUMBA_CACHE_DIR",
-    os.path.join(tempfile.gettempdir(), f"partita-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"),
+    os.path.join(tempfile.gettempdir(), f"partita-numba-{_ENV}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"),
 )
 
 
