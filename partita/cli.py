@@ -267,51 +267,113 @@ def _amt_model(path: str | None):  # noqa: ANN202 - a torch module
     return load_model(folder)
 
 
-def _accompany(args: argparse.Namespace) -> int:
-    from partita.fileio import check_not_input
-    from partita.score import read, write
-    from partita.symbolic.anticipatory import accompany
+def _sampling(args: argparse.Namespace):  # noqa: ANN202 - a SamplingConfig
+    from partita.errors import PartitaError
     from partita.symbolic.sampling import SamplingConfig
+
+    if not 0 < args.top_p <= 1 or args.temperature <= 0:
+        raise PartitaError("--top-p must be in (0, 1] and --temperature above 0")
+    return SamplingConfig(top_p=args.top_p, temperature=args.temperature, seed=args.seed)
+
+
+def _instrument_list(text: str | None) -> list[int] | None:
+    from partita.errors import PartitaError
     from partita.text.parse import parse_prompt
 
+    if not text:
+        return None
+    try:
+        found = parse_prompt(text.replace(",", " and "), fill=False).instruments
+    except PartitaError:
+        found = None
+    if not found:
+        raise PartitaError(f"--instruments {text!r}: no instrument names recognised (try e.g. piano,bass)")
+    return list(found)
+
+
+def _accompany(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.fileio import check_not_input
+    from partita.score import read, write
+    from partita.symbolic.anticipatory import accompany_best
+
     check_not_input(args.output, args.melody)
+    if not 1 <= args.candidates <= 32:
+        raise PartitaError(f"--candidates {args.candidates}: give 1 to 32")
     melody = read(args.melody)
-    instruments = None
-    if args.instruments:
-        instruments = parse_prompt(args.instruments.replace(",", " and "), fill=False).instruments
-    out = accompany(_amt_model(args.model), melody, instruments=instruments,
-                    config=SamplingConfig(top_p=args.top_p, temperature=args.temperature, seed=args.seed))
+    instruments = _instrument_list(args.instruments)
+    model = _amt_model(args.model)
+    out, scores = accompany_best(model, melody, candidates=args.candidates, instruments=instruments,
+                                 config=_sampling(args))
     write(out, args.output)
-    print(f"wrote {args.output} ({out.note_num()} notes)")
+    best = max(scores, key=lambda sc: (sc["harmonic_support"], sc["coverage"]))
+    added = sum(len(t.notes) for t in out.tracks[len(melody.tracks):])
+    print(f"wrote {args.output}: melody kept ({melody.note_num()} notes), {added} accompaniment notes; "
+          f"harmonic support {best['harmonic_support']:.2f}, coverage {best['coverage']:.2f}"
+          + (f" (best of {len(scores)})" if len(scores) > 1 else ""))
     return 0
 
 
-def _infill(args: argparse.Namespace) -> int:
+def _span_seconds(piece, args: argparse.Namespace) -> tuple[float, float]:  # noqa: ANN001 - a Score
     from partita.errors import PartitaError
-    from partita.fileio import check_not_input
     from partita.mir.metrics import bar_starts
+    from partita.symbolic.anticipatory import _TempoMap
+
+    if args.start_bar is not None or args.end_bar is not None:
+        starts = bar_starts(piece)
+        first = args.start_bar if args.start_bar is not None else 1
+        last = args.end_bar if args.end_bar is not None else len(starts)
+        if not 1 <= first <= last <= len(starts):
+            raise PartitaError(f"bars {first}-{last} are outside the piece (bars 1-{len(starts)})")
+        tmap = _TempoMap(piece)
+        ticks = [*starts, max(piece.end(), starts[-1] + 1)]
+        return tmap.to_seconds(ticks[first - 1]), tmap.to_seconds(ticks[last])
+    if args.start is None or args.end is None or args.end <= args.start or args.start < 0:
+        raise PartitaError("give --start-bar/--end-bar, or --start/--end in seconds (0 <= start < end)")
+    return args.start, args.end
+
+
+def _infill(args: argparse.Namespace) -> int:
+    from partita.fileio import check_not_input
     from partita.score import read, write
     from partita.symbolic.anticipatory import infill
-    from partita.symbolic.sampling import SamplingConfig
 
     check_not_input(args.output, args.input)
     piece = read(args.input)
-    if args.start_bar is not None:
-        starts = bar_starts(piece)
-        if not 1 <= args.start_bar <= args.end_bar <= len(starts):
-            raise PartitaError(f"bars {args.start_bar}-{args.end_bar} are outside the piece (1-{len(starts)})")
-        sec = piece.to("second")
-        ticks = [*starts, piece.end()]
-        to_s = sec.end() / max(piece.end(), 1)
-        start_s, end_s = ticks[args.start_bar - 1] * to_s, ticks[args.end_bar] * to_s
-    else:
-        if args.start is None or args.end is None or args.end <= args.start:
-            raise PartitaError("give --start-bar/--end-bar, or --start/--end in seconds (start < end)")
-        start_s, end_s = args.start, args.end
-    out = infill(_amt_model(args.model), piece, start_s, end_s,
-                 config=SamplingConfig(top_p=args.top_p, temperature=args.temperature, seed=args.seed))
+    start_s, end_s = _span_seconds(piece, args)
+    out = infill(_amt_model(args.model), piece, start_s, end_s, config=_sampling(args))
     write(out, args.output)
-    print(f"wrote {args.output}: {start_s:.2f}-{end_s:.2f} s regenerated")
+    print(f"wrote {args.output}: {start_s:.2f}-{end_s:.2f} s regenerated, the rest kept")
+    return 0
+
+
+def _continue(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.fileio import check_not_input
+    from partita.score import read, write
+    from partita.symbolic.anticipatory import _TempoMap, continue_piece
+
+    check_not_input(args.output, args.input)
+    piece = read(args.input)
+    if args.bars is not None:
+        if not 1 <= args.bars <= 256:
+            raise PartitaError(f"--bars {args.bars}: give 1 to 256 bars")
+        sigs = sorted(piece.time_signatures, key=lambda t: t.time)
+        num, den = (sigs[-1].numerator, sigs[-1].denominator) if sigs else (4, 4)
+        bar_ticks = piece.ticks_per_quarter * 4 * num / den
+        tmap = _TempoMap(piece)
+        seconds = tmap.to_seconds(piece.end() + args.bars * bar_ticks) - tmap.to_seconds(piece.end())
+    elif args.seconds is not None:
+        if not 0 < args.seconds <= 600:
+            raise PartitaError(f"--seconds {args.seconds}: give more than 0 and at most 600")
+        seconds = args.seconds
+    else:
+        raise PartitaError("give --bars N or --seconds S")
+    out = continue_piece(_amt_model(args.model), piece, seconds, instruments=_instrument_list(args.instruments),
+                         config=_sampling(args))
+    write(out, args.output)
+    print(f"wrote {args.output}: {seconds:.1f} s added after {piece.note_num()} notes "
+          f"({out.note_num() - piece.note_num()} new)")
     return 0
 
 
@@ -372,7 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_render)
 
     for verb, helptext in (("accompany", "accompany a melody (the anticipatory model)"),
-                           ("infill", "regenerate a span of a piece, keep the rest (the anticipatory model)")):
+                           ("infill", "regenerate a span of a piece, keep the rest (the anticipatory model)"),
+                           ("continue", "continue a piece (the anticipatory model)")):
         v = sub.add_parser(verb, help=helptext)
         v.add_argument("melody" if verb == "accompany" else "input", help="a MIDI, MusicXML or ABC file")
         v.add_argument("-o", "--output", required=True)
@@ -382,7 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("--temperature", type=float, default=1.0)
         if verb == "accompany":
             v.add_argument("--instruments", help="e.g. piano,bass (names as in prompts)")
+            v.add_argument("--candidates", type=int, default=1,
+                           help="sample N accompaniments, keep the one that supports the melody best")
             v.set_defaults(func=_accompany)
+        elif verb == "continue":
+            v.add_argument("--bars", type=int, help="bars to add (the meter and tempo at the end)")
+            v.add_argument("--seconds", type=float, help="or seconds to add")
+            v.add_argument("--instruments", help="instruments of the continuation (default: the piece's)")
+            v.set_defaults(func=_continue)
         else:
             v.add_argument("--start-bar", type=int)
             v.add_argument("--end-bar", type=int)

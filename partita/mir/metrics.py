@@ -162,6 +162,86 @@ def chord_progression_irregularity(chords: Sequence[str]) -> float:
     return len(set(grams)) / len(grams)
 
 
+# --------------------------------------------------------------------------- accompaniment
+
+CONSONANT_INTERVALS = frozenset({0, 3, 4, 7, 8, 9})
+"""Interval classes above the bass that count as consonant: unison/octave, thirds, fifth, sixths
+(the fourth above the bass is a dissonance in common-practice harmony)."""
+
+Span = tuple[float, float, int]
+"""A note as (onset, offset, pitch), in any one time unit."""
+
+
+def _sounding(notes: Sequence[Span], t: float) -> list[int]:
+    return [p for on, off, p in notes if on <= t < off]
+
+
+def harmonic_support(melody: Sequence[Span], accompaniment: Sequence[Span], tolerance: float = 0.0) -> float:
+    """Share of melody notes supported by the accompaniment sounding at their onset (plus
+    ``tolerance``): the melody's pitch class sounds in it, or forms a consonance
+    (:data:`CONSONANT_INTERVALS`) with its lowest note. A melody note over silence is not
+    supported. NaN for an empty melody."""
+    if not melody:
+        return float("nan")
+    supported = 0
+    for on, _off, pitch in melody:
+        sounding = _sounding(accompaniment, on + tolerance)
+        if not sounding:
+            continue
+        if pitch % 12 in {p % 12 for p in sounding} or (pitch - min(sounding)) % 12 in CONSONANT_INTERVALS:
+            supported += 1
+    return supported / len(melody)
+
+
+def coverage(melody: Sequence[Span], accompaniment: Sequence[Span]) -> float:
+    """Share of the time the melody sounds during which the accompaniment sounds too."""
+    def union(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+        out: list[list[float]] = []
+        for on, off in sorted(spans):
+            if out and on <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], off)
+            else:
+                out.append([on, off])
+        return [(a, b) for a, b in out]
+
+    mel = union([(on, off) for on, off, _ in melody if off > on])
+    acc = union([(on, off) for on, off, _ in accompaniment if off > on])
+    total = sum(b - a for a, b in mel)
+    if total <= 0:
+        return float("nan")
+    both = sum(max(0.0, min(b, d) - max(a, c)) for a, b in mel for c, d in acc)
+    return both / total
+
+
+def scale_pitch_classes(key: Key) -> frozenset[int]:
+    """Pitch classes of a key's scale; minor keys take the natural, harmonic and melodic forms
+    (the raised 6th and 7th are in the key)."""
+    tonic, mode = key
+    steps = (0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11)
+    return frozenset((tonic + s) % 12 for s in steps)
+
+
+def in_key_share(pitches: Sequence[int], key: Key) -> float:
+    """Share of the pitches whose pitch class is in the key's scale (NaN when none)."""
+    if not pitches:
+        return float("nan")
+    scale = scale_pitch_classes(key)
+    return sum(p % 12 in scale for p in pitches) / len(pitches)
+
+
+def note_spans(score: Score, *, programs: set[int] | None = None, tracks: Sequence[int] | None = None) -> list[Span]:
+    """(onset s, offset s, pitch) of a score's pitched notes, optionally of some tracks only
+    (by index) or programs only."""
+    sec = score.to("second")
+    out: list[Span] = []
+    for i, track in enumerate(sec.tracks):
+        if track.is_drum or (tracks is not None and i not in tracks) or \
+                (programs is not None and track.program not in programs):
+            continue
+        out += [(float(n.time), float(n.time + n.duration), int(n.pitch)) for n in track.notes]
+    return out
+
+
 # --------------------------------------------------------------------------- description fidelity
 
 

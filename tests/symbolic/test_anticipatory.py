@@ -6,11 +6,21 @@ import json
 
 import pytest
 import torch
-from symusic import Note, Track
+from symusic import Note, Tempo, Track
 
 from partita.errors import PartitaError
 from partita.score import new_score
-from partita.symbolic.anticipatory import accompany, amt_config, build_model, infill, load_model
+from partita.symbolic.anticipatory import (
+    accompany,
+    accompany_best,
+    amt_config,
+    build_model,
+    continue_piece,
+    generate_events,
+    infill,
+    load_model,
+    merge,
+)
 from partita.symbolic.sampling import SamplingConfig, grammar_constraint, nucleus, sample
 from partita.tokenizers import anticipation as A
 
@@ -81,3 +91,86 @@ def test_loading_a_released_style_checkpoint(tmp_path, tiny):
         load_model(folder)
     with pytest.raises(PartitaError, match="no config.json"):
         load_model(tmp_path / "nothing")
+
+
+def _notes(track):
+    return [(n.time, n.duration, n.pitch, n.velocity) for n in track.notes]
+
+
+def test_accompaniment_goes_in_new_tracks_and_keeps_the_file_as_it_was(tiny):
+    mel = melody(6)
+    mel.tempos.append(Tempo(960, qpm=90))  # a tempo change: ticks are kept, not re-timed
+    out = accompany(tiny, mel, instruments=[73], config=SamplingConfig(seed=4, top_p=1.0))
+    assert _notes(out.tracks[0]) == _notes(mel.tracks[0])
+    assert [(t.time, t.qpm) for t in out.tempos] == [(t.time, t.qpm) for t in mel.tempos]
+    assert all(t.program == 73 for t in out.tracks[1:])  # same instrument, its own track
+
+
+def test_accompany_rejects_empty_and_drum_only_melodies(tiny):
+    with pytest.raises(PartitaError, match="no notes"):
+        accompany(tiny, new_score())
+    drums = new_score()
+    track = Track("kit", 0, True)
+    track.notes.append(Note(0, 100, 36, 100))
+    drums.tracks.append(track)
+    with pytest.raises(PartitaError, match="drums only"):
+        accompany(tiny, drums)
+
+
+def test_generation_slides_past_the_context_and_the_100_second_vocabulary(tiny):
+    """A 112 s melody with a 64-token context: the window slides, times go past 100 s."""
+    events = []
+    for i in range(160):
+        events += [A.TIME_OFFSET + 70 * i, A.DUR_OFFSET + 65, A.NOTE_OFFSET + 73 * 128 + 72 + i % 5]
+    controls = [tok + A.CONTROL_OFFSET for tok in events]
+    end = 70 * 160
+    new = generate_events(tiny, start=0, end=end, controls=controls, instruments=[0], max_step=250,
+                          config=SamplingConfig(seed=0), window=64)
+    times = [t - A.TIME_OFFSET for t in new[0::3]]
+    assert times == sorted(times)
+    assert max(times) > A.MAX_TIME and max(times) < end
+    assert len(new) > 64  # more event tokens than the context holds
+    assert {(n - A.NOTE_OFFSET) // 128 for n in new[2::3]} == {0}
+
+
+def test_best_of_candidates_keeps_the_highest_support(tiny):
+    out, scores = accompany_best(tiny, melody(), candidates=3, instruments=[0], config=SamplingConfig(seed=1))
+    assert len(scores) == 3
+    from partita.symbolic.anticipatory import accompaniment_scores
+
+    assert accompaniment_scores(melody(), out)["harmonic_support"] == max(s["harmonic_support"] for s in scores)
+
+
+def test_continue_adds_music_after_the_piece(tiny):
+    piece = melody(4)
+    out = continue_piece(tiny, piece, 3.0, config=SamplingConfig(seed=5))
+    assert _notes(out.tracks[0])[: len(piece.tracks[0].notes)] == _notes(piece.tracks[0])
+    assert all(n.time >= piece.tracks[0].notes[-1].time for n in out.tracks[0].notes[len(piece.tracks[0].notes):])
+    with pytest.raises(PartitaError, match="positive"):
+        continue_piece(tiny, piece, 0)
+
+
+def test_merge_drops_the_span_in_token_ticks_and_adds_events():
+    piece = melody(4)  # notes every 0.5 s at 120 qpm
+    ev = [A.TIME_OFFSET + 100, A.DUR_OFFSET + 50, A.NOTE_OFFSET + 33 * 128 + 40]
+    out = merge(piece, ev, drop=(100, 200))  # drops the notes at 1.0 and 1.5 s
+    assert [n.time for n in out.tracks[0].notes] == [0, 480, 1920, 2400, 2880, 3360]
+    bass = out.tracks[1]
+    assert bass.program == 33 and _notes(bass) == [(960, 480, 40, 90)]
+    assert merge(piece, ev).tracks[0].notes == piece.tracks[0].notes
+
+
+def test_grammar_loss_is_cross_entropy_over_each_slots_ids(tiny):
+    from partita.symbolic.train_amt import grammar_loss, slot_ids
+
+    x = torch.tensor([[A.ANTICIPATE, 0, A.DUR_OFFSET + 20, A.NOTE_OFFSET + 60,
+                       A.ATIME_OFFSET + 500, A.ADUR_OFFSET + 10, A.ANOTE_OFFSET + 62, 30, A.DUR_OFFSET + 5,
+                       A.NOTE_OFFSET + 64]])
+    with torch.no_grad():
+        got = grammar_loss(tiny, x, reduction="none")[0]
+        logits = tiny(x).logits[0, :-1]
+    for i in range(x.shape[1] - 1):
+        ids = slot_ids(i % 3)
+        logp = torch.log_softmax(logits[i, ids], -1)
+        want = -logp[(ids == x[0, i + 1]).nonzero()[0, 0]]
+        assert got[i].item() == pytest.approx(want.item(), rel=1e-4)
