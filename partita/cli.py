@@ -377,6 +377,63 @@ def _continue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _abc_model(path: str | None):  # noqa: ANN202 - a BarPatchModel
+    from partita.symbolic.abc import load
+
+    folder = Path(path) if path else Path(__file__).resolve().parents[1] / "checkpoints" / "abc-tunesformer"
+    return load(folder)
+
+
+def _abc(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.fileio import atomic_path
+    from partita.score import write
+    from partita.symbolic.abc import BarPatchModel, compose, request_from_prompt
+    from partita.tokenizers.abc import to_score
+
+    if not 1 <= args.candidates <= 32:
+        raise PartitaError(f"--candidates {args.candidates}: give 1 to 32")
+    request, notes = request_from_prompt(args.prompt, sections=args.sections,
+                                         bars_per_section=args.bars_per_section, form=args.form)
+    model = _abc_model(args.model)
+    if not isinstance(model, BarPatchModel):
+        raise PartitaError(f"{args.model}: a flat baseline model; `partita abc` needs the bar-patch model")
+    result = compose(model, request, candidates=args.candidates, seed=args.seed, top_p=args.top_p,
+                     temperature=args.temperature)
+    if not result.report.get("parses"):
+        raise PartitaError(f"none of {args.candidates} tunes parsed ({result.report.get('error', '')}); "
+                           "try more --candidates or another --seed")
+    text = f"X:1\nT:{args.prompt.strip()[:60]}\n" + result.text
+    with atomic_path(args.output, suffix=".abc") as tmp:
+        tmp.write_text(text)
+    written = [args.output]
+    score = to_score(result.text)
+    for path in (args.midi, args.musicxml):
+        if path:
+            write(score, path)
+            written.append(path)
+    r = result.report
+    for note in notes:
+        print(f"  assumed: {note}")
+    print(f"  sections {r['sections']} (asked {request.sections}), bars {r['bars']} "
+          f"(asked {request.bars_per_section} each), bars off the meter {r['bars_off_meter']}, "
+          f"key measured {r['key_measured']} (asked {request.key_field()})")
+    print(f"wrote {', '.join(written)} in {result.seconds:.1f} s (best of {len(result.candidates)})")
+    return 0
+
+
+def _train_abc(args: argparse.Namespace) -> int:
+    from partita.symbolic.abc import AbcModelConfig, train
+
+    config = AbcModelConfig(kind="flat" if args.flat else "patch", d_model=args.width, patch_layers=args.patch_layers,
+                            char_layers=args.char_layers, heads=args.heads)
+    out = args.output or ("checkpoints/abc-flat" if args.flat else "checkpoints/abc-tunesformer")
+    record = train(out, config=config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit,
+                   seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet)
+    print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -500,6 +557,38 @@ def build_parser() -> argparse.ArgumentParser:
     td.add_argument("--seed", type=int, default=0)
     td.add_argument("--quiet", action="store_true")
     td.set_defaults(func=_train_ddsp)
+
+    tb = tr_sub.add_parser("abc", help="the TunesFormer-style bar-patch ABC model (or --flat baseline)")
+    tb.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/abc-tunesformer)")
+    tb.add_argument("--flat", action="store_true", help="the plain character-level baseline of the same size")
+    tb.add_argument("--steps", type=int, default=3000)
+    tb.add_argument("--batch-size", type=int, default=16)
+    tb.add_argument("--lr", type=float, default=1e-3)
+    tb.add_argument("--width", type=int, default=256)
+    tb.add_argument("--patch-layers", type=int, default=4)
+    tb.add_argument("--char-layers", type=int, default=2)
+    tb.add_argument("--heads", type=int, default=4)
+    tb.add_argument("--limit", type=int, help="only this many training tunes")
+    tb.add_argument("--eval-every", type=int, default=500)
+    tb.add_argument("--threads", type=int)
+    tb.add_argument("--seed", type=int, default=0)
+    tb.add_argument("--quiet", action="store_true")
+    tb.set_defaults(func=_train_abc)
+
+    ab = sub.add_parser("abc", help="an ABC tune from a prompt, with form control (the TunesFormer model)")
+    ab.add_argument("prompt", help='e.g. "a lively reel in D"')
+    ab.add_argument("-o", "--output", required=True, help="the .abc file")
+    ab.add_argument("--sections", type=int)
+    ab.add_argument("--bars-per-section", type=int)
+    ab.add_argument("--form", help="e.g. AABA: sections with the same letter repeat")
+    ab.add_argument("--candidates", type=int, default=4, help="tunes sampled; the one honouring the request kept")
+    ab.add_argument("--midi", help="also write a MIDI file")
+    ab.add_argument("--musicxml", help="also write MusicXML")
+    ab.add_argument("--model", help="checkpoint folder (default checkpoints/abc-tunesformer)")
+    ab.add_argument("--seed", type=int, default=0)
+    ab.add_argument("--top-p", type=float, default=0.9)
+    ab.add_argument("--temperature", type=float, default=1.0)
+    ab.set_defaults(func=_abc)
 
     k = sub.add_parser("tokenize", help="print the tokens of a file (remi, anticipation or abc)")
     k.add_argument("file", help="a MIDI, MusicXML or ABC file")

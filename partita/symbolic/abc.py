@@ -1,0 +1,565 @@
+"""ABC tunes with form control: a TunesFormer-style bar-patch model, and its flat baseline.
+
+TunesFormer (Wu et al. 2023) reads a tune as patches - one per control-code line, header
+field and bar (:mod:`partita.tokenizers.abc`) - and decodes in two levels: a *patch
+decoder* (GPT-2 over patch embeddings) says what the next bar should be, and a small
+*character decoder* (GPT-2 over characters, started from the patch decoder's state) writes
+it. A bar costs one patch-level step and ~13 character steps over a 34-token context, where
+a flat character model pays for every character against the whole tune.
+
+Patch embedding: the one-hot characters of a padded patch, flattened and projected (a sum
+of position-specific character embeddings). The tune ends with a patch holding ``EOS``.
+
+:class:`CharModel` is the plain character-level GPT-2 baseline of the same width and total
+depth, for the speed comparison. Both save as safetensors with a JSON config.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from partita.errors import PartitaError
+from partita.tokenizers import abc as T
+
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "abc_model.json"
+
+
+@dataclass
+class AbcModelConfig:
+    """Sizes of the bar-patch model (``kind='patch'``) or of the flat baseline (``'flat'``)."""
+
+    kind: str = "patch"
+    patch_size: int = T.PATCH_SIZE
+    max_patches: int = 128
+    max_chars: int = 1024  # the flat baseline's context
+    d_model: int = 256
+    patch_layers: int = 4
+    char_layers: int = 2
+    heads: int = 4
+    vocab_size: int = T.AbcTokenizer.vocab_size
+    extra: dict = field(default_factory=dict)
+
+
+def _gpt2(vocab: int, d: int, layers: int, heads: int, positions: int):  # noqa: ANN202 - a GPT2Config
+    from transformers import GPT2Config
+
+    specials = {"bos_token_id": T.BOS, "eos_token_id": T.EOS, "pad_token_id": T.PAD} if vocab > T.EOS else \
+        {"bos_token_id": None, "eos_token_id": None, "pad_token_id": None}
+    return GPT2Config(vocab_size=vocab, n_embd=d, n_layer=layers, n_head=heads, n_positions=positions,
+                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, activation_function="gelu_pytorch_tanh",
+                      **specials)
+
+
+class BarPatchModel(nn.Module):
+    """Patch decoder + character decoder (see the module docstring)."""
+
+    def __init__(self, config: AbcModelConfig):
+        super().__init__()
+        from transformers import GPT2LMHeadModel, GPT2Model
+
+        self.config = config
+        width = config.patch_size + 2
+        self.width = width
+        self.patch_embed = nn.Embedding(width * config.vocab_size, config.d_model)
+        self.start = nn.Parameter(torch.zeros(1, 1, config.d_model))
+        self.patch_decoder = GPT2Model(_gpt2(1, config.d_model, config.patch_layers, config.heads,
+                                             config.max_patches))
+        self.char_decoder = GPT2LMHeadModel(_gpt2(config.vocab_size, config.d_model, config.char_layers,
+                                                  config.heads, width + 1))
+        self.register_buffer("_offsets", torch.arange(width) * config.vocab_size, persistent=False)
+
+    def embed_patches(self, patches: torch.Tensor) -> torch.Tensor:
+        """(..., width) ids → (..., d): the flattened one-hot patch, projected."""
+        return self.patch_embed(patches + self._offsets).sum(-2)
+
+    def patch_states(self, patches: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """State ``i`` has seen patches ``< i`` and predicts patch ``i``: (B, N, d)."""
+        b, n, _ = patches.shape
+        inp = torch.cat([self.start.expand(b, 1, -1), self.embed_patches(patches[:, :-1])], dim=1)
+        att = None if mask is None else mask.long()
+        return self.patch_decoder(inputs_embeds=inp, attention_mask=att).last_hidden_state
+
+    def char_logits(self, states: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        """Logits of each patch's characters given its state: (M, d), (M, width) → (M, width, V)."""
+        tok = self.char_decoder.transformer.wte(patches[:, :-1])
+        x = torch.cat([states[:, None], tok], dim=1)
+        return self.char_decoder(inputs_embeds=x).logits
+
+    def loss(self, patches: torch.Tensor, mask: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        """Cross-entropy (nats) per character over the real patches (``mask``), pads ignored."""
+        states = self.patch_states(patches, mask)
+        sel = mask.bool()
+        target = patches[sel]
+        logits = self.char_logits(states[sel], target)
+        out = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                          ignore_index=T.PAD, reduction="sum" if reduction != "none" else "none")
+        if reduction == "none":
+            return out
+        return out / (target != T.PAD).sum().clamp(min=1) if reduction == "mean" else out
+
+
+class CharModel(nn.Module):
+    """The flat character-level baseline: one GPT-2 over the whole tune."""
+
+    def __init__(self, config: AbcModelConfig):
+        super().__init__()
+        from transformers import GPT2LMHeadModel
+
+        self.config = config
+        self.lm = GPT2LMHeadModel(_gpt2(config.vocab_size, config.d_model, config.patch_layers + config.char_layers,
+                                        config.heads, config.max_chars))
+
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        logits = self.lm(ids, attention_mask=mask.long()).logits[:, :-1]
+        target = ids[:, 1:].masked_fill(~mask[:, 1:].bool(), T.PAD)
+        out = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                          ignore_index=T.PAD, reduction="sum")
+        if reduction == "sum":
+            return out
+        return out / (target != T.PAD).sum().clamp(min=1)
+
+
+def build(config: AbcModelConfig) -> nn.Module:
+    return BarPatchModel(config) if config.kind == "patch" else CharModel(config)
+
+
+def save(model: nn.Module, folder: str | Path, record: dict | None = None) -> Path:
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    if isinstance(model, CharModel):  # tied weights are stored once
+        state.pop("lm.lm_head.weight", None)
+    else:
+        state.pop("char_decoder.lm_head.weight", None)
+    tmp = folder / (MODEL_FILE + ".tmp")
+    save_file(state, str(tmp))
+    tmp.replace(folder / MODEL_FILE)
+    (folder / CONFIG_FILE).write_text(json.dumps(asdict(model.config), indent=1))
+    T.AbcTokenizer(model.config.patch_size).save(folder)
+    if record is not None:
+        (folder / "training.json").write_text(json.dumps(record, indent=1))
+    return folder
+
+
+def load(folder: str | Path) -> nn.Module:
+    """A model saved by :func:`save` (PartitaError when the folder has none)."""
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    if not (folder / CONFIG_FILE).exists() or not (folder / MODEL_FILE).exists():
+        raise PartitaError(f"{folder}: no ABC model here (train one with `partita train abc`)")
+    config = AbcModelConfig(**json.loads((folder / CONFIG_FILE).read_text()))
+    model = build(config)
+    missing, unexpected = model.load_state_dict(load_file(str(folder / MODEL_FILE)), strict=False)
+    if unexpected or [m for m in missing if not m.endswith("lm_head.weight")]:
+        raise PartitaError(f"{folder}: weights do not match the config ({len(missing)} missing, "
+                           f"{len(unexpected)} unexpected)")
+    model.eval()
+    return model
+
+
+# --------------------------------------------------------------------------- data
+
+
+def tune_patches(tokenizer: T.AbcTokenizer, text: str) -> list[list[int]]:
+    """The patches of a tune with its control codes first and the end patch last."""
+    return [*tokenizer.encode(text, controls=True), [T.EOS]]
+
+
+def batch_patches(rows: Sequence[list[list[int]]], width: int, max_patches: int) -> tuple[torch.Tensor, torch.Tensor]:
+    n = min(max_patches, max(len(r) for r in rows))
+    out = torch.full((len(rows), n, width), T.PAD, dtype=torch.long)
+    mask = torch.zeros((len(rows), n), dtype=torch.bool)
+    for i, row in enumerate(rows):
+        for j, p in enumerate(row[:n]):
+            out[i, j, : len(p)] = torch.tensor(p)
+            mask[i, j] = True
+    return out, mask
+
+
+def batch_flat(rows: Sequence[list[list[int]]], max_chars: int) -> tuple[torch.Tensor, torch.Tensor]:
+    flats = [[T.BOS, *(i for p in r[:-1] for i in p if i not in (T.BOS_PATCH, T.EOS_PATCH)), T.EOS] for r in rows]
+    n = min(max_chars, max(len(f) for f in flats))
+    out = torch.full((len(rows), n), T.PAD, dtype=torch.long)
+    mask = torch.zeros((len(rows), n), dtype=torch.bool)
+    for i, f in enumerate(flats):
+        f = f[:n]
+        out[i, : len(f)] = torch.tensor(f)
+        mask[i, : len(f)] = True
+    return out, mask
+
+
+def corpus_tunes(split: str, limit: int | None = None) -> list[str]:
+    """Tune texts of a split of the corpus ABC tunes (no parsing needed: fast)."""
+    from partita.datasets.corpus import abc_tunes
+
+    out = [p.text for p in abc_tunes() if p.split == split and p.text]
+    return out[:limit] if limit else out
+
+
+def encode_tunes(texts: Sequence[str], patch_size: int = T.PATCH_SIZE,
+                 progress: bool = False) -> list[list[list[int]]]:
+    from tqdm import tqdm
+
+    tok = T.AbcTokenizer(patch_size)
+    rows = []
+    for text in tqdm(texts, desc="tunes", disable=not progress):
+        try:
+            rows.append(tune_patches(tok, text))
+        except (ValueError, KeyError, IndexError):
+            continue  # a tune the normaliser cannot read is left out
+    return rows
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _batch(model: nn.Module, rows: Sequence) -> tuple[torch.Tensor, torch.Tensor]:
+    cfg = model.config
+    if cfg.kind == "patch":
+        return batch_patches(rows, cfg.patch_size + 2, cfg.max_patches)
+    return batch_flat(rows, cfg.max_chars)
+
+
+def evaluate(model: nn.Module, rows: Sequence, batch_size: int = 16) -> dict:
+    """Held-out loss per character (nats and bits)."""
+    model.eval()
+    total = chars = 0.0
+    with torch.no_grad():
+        for i in range(0, len(rows), batch_size):
+            x, m = _batch(model, rows[i:i + batch_size])
+            total += float(model.loss(x, m, reduction="sum"))
+            chars += float((x != T.PAD).sum() - (x.shape[0] if model.config.kind == "flat" else 0))
+    model.train()
+    nats = total / max(chars, 1)
+    return {"loss": round(nats, 4), "bits_per_char": round(nats / math.log(2), 4)}
+
+
+def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int = 3000, batch_size: int = 16,
+          lr: float = 1e-3, limit: int | None = None, seed: int = 0, threads: int | None = None,
+          eval_every: int = 500, progress: bool = True) -> dict:
+    """Train a model on the corpus ABC tunes (train split), evaluate on the valid split."""
+    from tqdm import tqdm
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    config = config or AbcModelConfig()
+    t0 = time.perf_counter()
+    train_rows = encode_tunes(corpus_tunes("train", limit), config.patch_size, progress)
+    valid_rows = encode_tunes(corpus_tunes("valid", None if limit is None else max(16, limit // 10)),
+                              config.patch_size, progress)[:400]
+    if not train_rows:
+        raise PartitaError("no ABC tunes to train on")
+    data_s = time.perf_counter() - t0
+    model = build(config)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    rng = np.random.default_rng(seed)
+    record: dict = {"config": asdict(config), "log": [], "train_tunes": len(train_rows),
+                    "valid_tunes": len(valid_rows), "data_seconds": round(data_s, 1), "seed": seed,
+                    "batch_size": batch_size, "lr": lr,
+                    "parameters": sum(p.numel() for p in model.parameters())}
+    t0 = time.perf_counter()
+    bar = tqdm(range(steps), desc=f"abc ({config.kind})", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        frac = step / max(1, steps)
+        for g in opt.param_groups:
+            g["lr"] = lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        idx = rng.integers(0, len(train_rows), size=batch_size)
+        x, m = _batch(model, [train_rows[i] for i in idx])
+        loss = model.loss(x, m)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        done = step + 1
+        if done % 50 == 0:
+            record["log"].append({"step": done, "loss": round(loss.item(), 4),
+                                  "seconds": round(time.perf_counter() - t0, 1)})
+        if done % eval_every == 0 or done == steps:
+            held = evaluate(model, valid_rows)
+            record.update({"steps": done, "heldout": held, "train_seconds": round(time.perf_counter() - t0, 1)})
+            record["log"].append({"step": done, **held})
+            save(model, out, record)
+    return record
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _cache_of(out):  # noqa: ANN001, ANN202
+    from partita.symbolic.sampling import _cache_of as cache_of
+
+    return cache_of(out)
+
+
+def _sample(logits: torch.Tensor, allowed: np.ndarray, top_p: float, temperature: float,
+            generator: torch.Generator) -> int:
+    from partita.symbolic.sampling import nucleus
+
+    idx = torch.from_numpy(np.flatnonzero(allowed))
+    sub = nucleus(logits[idx] / max(temperature, 1e-5), top_p)
+    return int(idx[torch.multinomial(torch.softmax(sub, -1), 1, generator=generator)])
+
+
+@torch.no_grad()
+def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max_patches: int | None = None,
+                   top_p: float = 0.9, temperature: float = 1.0, seed: int = 0) -> list[list[int]]:
+    """Continue a list of patches until the end patch (or ``max_patches`` in all);
+    returns the new patches (without the end patch)."""
+    cfg = model.config
+    tok = T.AbcTokenizer(cfg.patch_size)
+    table = tok.grammar.mask_table()
+    types = tok.grammar.id_types
+    gen = torch.Generator().manual_seed(seed)
+    patches = [list(p) for p in prompt]
+    limit = min(max_patches or cfg.max_patches, cfg.max_patches)
+    new: list[list[int]] = []
+    cache = None
+    fed = 0
+    start_state = model.start
+    while len(patches) < limit:
+        # patch decoder, cached: feed the patches not yet seen
+        if fed == 0:
+            inp = torch.cat([start_state, *(model.embed_patches(_pad(p, model.width))[None, None]
+                                               for p in patches)], dim=1) if patches else start_state
+        else:
+            inp = model.embed_patches(_pad(patches[-1], model.width))[None, None]
+        out = model.patch_decoder(inputs_embeds=inp, cache=cache, use_cache=True)
+        cache = _cache_of(out)
+        fed = len(patches) + 1
+        state = out.last_hidden_state[:, -1]
+        # character decoder
+        chars: list[int] = []
+        x = state[:, None]
+        ccache = None
+        while True:
+            o = model.char_decoder(inputs_embeds=x, cache=ccache, use_cache=True)
+            ccache = _cache_of(o)
+            if not chars:
+                allowed = np.zeros(cfg.vocab_size, dtype=bool)
+                allowed[[T.BOS_PATCH, T.EOS]] = True
+            else:
+                allowed = table[int(types[chars[-1]])].copy()
+                allowed[[T.PAD, T.EOS, T.BOS]] = False
+                if len(chars) >= cfg.patch_size + 1:  # full: close it
+                    allowed[:] = False
+                    allowed[T.EOS_PATCH] = True
+                if len(chars) == 1:
+                    allowed[T.EOS_PATCH] = False
+            c = _sample(o.logits[0, -1], allowed, top_p, temperature, gen)
+            chars.append(c)
+            if c in (T.EOS, T.EOS_PATCH):
+                break
+            x = model.char_decoder.transformer.wte(torch.tensor([[c]]))
+        if chars[0] == T.EOS:
+            break
+        patches.append(chars)
+        new.append(chars)
+    return new
+
+
+def _pad(patch: Sequence[int], width: int) -> torch.Tensor:
+    out = torch.full((width,), T.PAD, dtype=torch.long)
+    out[: len(patch)] = torch.tensor(list(patch)[:width])
+    return out
+
+
+@torch.no_grad()
+def generate_flat(model: CharModel, prompt: Sequence[int], *, max_chars: int | None = None, top_p: float = 0.9,
+                  temperature: float = 1.0, seed: int = 0) -> list[int]:
+    """Continue a flat character sequence until EOS (the baseline's sampler, KV-cached)."""
+    from partita.symbolic.sampling import SamplingConfig, grammar_constraint, sample
+
+    tok = T.AbcTokenizer(model.config.patch_size)
+    limit = min(max_chars or model.config.max_chars, model.config.max_chars) - len(prompt)
+    return sample(model.lm, list(prompt), max(0, limit), config=SamplingConfig(top_p, temperature, seed),
+                  constraints=[grammar_constraint(tok.flat_grammar)], stop=lambda s: s[-1] == T.EOS)
+
+
+# --------------------------------------------------------------------------- prompt → tune
+
+MODE_SUFFIX = {"major": "", "minor": "m", "dorian": "Dor", "mixolydian": "Mix", "lydian": "Lyd",
+               "phrygian": "Phr", "locrian": "Loc", "aeolian": "m", "ionian": ""}
+SHARP_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+@dataclass
+class TuneRequest:
+    """What to ask the ABC model for: form controls and header fields."""
+
+    sections: int = 2
+    bars_per_section: int = 8
+    form: str | None = None            # e.g. "AABA": sections with the same letter repeat (E:10)
+    meter: tuple[int, int] = (4, 4)
+    key: tuple[int, str] = (7, "major")
+    tempo: float | None = None
+    rhythm: str | None = None          # R: field (reel, jig, hornpipe...)
+
+    def check(self) -> None:
+        if not 1 <= self.sections <= 8:
+            raise PartitaError(f"{self.sections} sections: give 1 to 8")
+        if not 1 <= self.bars_per_section <= 32:
+            raise PartitaError(f"{self.bars_per_section} bars per section: give 1 to 32")
+        if self.form is not None and (len(self.form) != self.sections or not self.form.isalpha()):
+            raise PartitaError(f"form {self.form!r}: one letter per section ({self.sections})")
+
+    def key_field(self) -> str:
+        tonic, mode = self.key
+        return SHARP_NAMES[tonic % 12] + MODE_SUFFIX.get(mode, "")
+
+    def controls(self) -> T.ControlCodes:
+        form = (self.form or "ABCDEFGH"[: self.sections]).upper()
+        sims = tuple(tuple(10 if form[i] == form[j] else 3 for j in range(i)) for i in range(self.sections))
+        return T.ControlCodes((self.bars_per_section,) * self.sections, sims)
+
+    def prompt_text(self) -> str:
+        """Control codes then the header, as the model saw them in training."""
+        num, den = self.meter
+        unit = T._default_unit(f"{num}/{den}")
+        lines = [f"M:{num}/{den}", f"L:{unit}"]
+        if self.tempo:
+            lines.append(f"Q:1/4={round(self.tempo)}")
+        if self.rhythm:
+            lines.append(f"R:{self.rhythm}")
+        lines.append(f"K:{self.key_field()}")
+        return T.format_control_codes(self.controls()) + "\n".join(lines) + "\n"
+
+
+def request_from_prompt(prompt: str, *, sections: int | None = None, bars_per_section: int | None = None,
+                        form: str | None = None, seed: int = 0) -> tuple[TuneRequest, list[str]]:
+    """A :class:`TuneRequest` from a text prompt (dance type, key, meter, tempo), with notes
+    on what was assumed."""
+    from partita.text.parse import parse_prompt
+    from partita.text.vocab import DANCES
+
+    attrs = parse_prompt(prompt, fill=False)
+    notes = list(attrs.notes)
+    dance = next((s for s in attrs.style if s in DANCES), None)
+    low = prompt.lower()
+    if dance is None:
+        dance = next((d for d in sorted(DANCES, key=len, reverse=True) if d in low), None)
+    req = TuneRequest()
+    if form:
+        req.form = form.upper()
+        req.sections = len(form)
+    if sections is not None:
+        req.sections = sections
+    elif not form:
+        req.sections = 2
+        notes.append("sections: 2 (the corpus's usual A and B parts)")
+    if bars_per_section is not None:
+        req.bars_per_section = bars_per_section
+    elif attrs.bars:
+        req.bars_per_section = max(1, attrs.bars // req.sections)
+    if attrs.meter:
+        req.meter = attrs.meter
+    elif dance:
+        req.meter = DANCES[dance][0]
+    if attrs.key:
+        req.key = attrs.key
+    else:
+        notes.append("key: G major (not stated; the corpus's most common)")
+    req.tempo = attrs.tempo
+    req.rhythm = dance
+    req.check()
+    return req, notes
+
+
+@dataclass
+class TuneResult:
+    text: str
+    request: TuneRequest
+    report: dict
+    candidates: list[dict]
+    seconds: float
+
+
+def check_tune(text: str, request: TuneRequest) -> dict:
+    """What a generated tune does against what was asked: parses, bars add up to the meter,
+    sections and bars per section (from its barlines), key and meter as measured."""
+    from music21 import converter
+
+    from partita.mir.key import estimate_key
+    from partita.score import _quiet_stdout
+
+    report: dict = {"parses": False}
+    try:
+        codes = T.control_codes(text)
+        report["sections"] = codes.sections
+        report["bars"] = list(codes.bars)
+    except ValueError as exc:
+        report["error"] = str(exc)
+        return report
+    body = T._codes_lines(text)[1]
+    try:
+        with _quiet_stdout():
+            stream = converter.parse("X:1\n" + body, format="abc")
+        score = T.to_score(body)
+    except Exception as exc:  # noqa: BLE001 - any music21 failure means invalid
+        report["error"] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return report
+    measures = list(stream.recurse().getElementsByClass("Measure"))
+    if not measures or score.note_num() == 0:
+        report["error"] = "no music"
+        return report
+    wrong = [i for i, m in enumerate(measures)
+             if 0 < i < len(measures) - 1 and abs(m.duration.quarterLength - m.barDuration.quarterLength) > 1e-6]
+    num, den = request.meter
+    est = estimate_key(score)
+    measured_key = None if est is None else (est.tonic, est.mode)
+    want_key = (request.key[0] % 12, request.key[1])
+    report.update({
+        "parses": True, "measures": len(measures), "bars_off_meter": len(wrong),
+        "valid": not wrong,
+        "sections_ok": codes.sections == request.sections,
+        "bars_ok": all(b == request.bars_per_section for b in codes.bars) and codes.sections == request.sections,
+        "meter_ok": all(m.barDuration.quarterLength == 4 * num / den for m in measures[1:-1] or measures),
+        "key_measured": measured_key,
+        "key_ok": measured_key == want_key if want_key[1] in ("major", "minor") else None,
+    })
+    return report
+
+
+def _score_of(report: dict) -> tuple:
+    return (report.get("valid", False), report.get("sections_ok", False), report.get("bars_ok", False),
+            bool(report.get("key_ok")), report.get("meter_ok", False))
+
+
+def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, seed: int = 0,
+            top_p: float = 0.9, temperature: float = 1.0) -> TuneResult:
+    """Tunes from the model for the request; the one that honours it best (valid, sections,
+    bars, key, meter, in that order) is kept."""
+    request.check()
+    tok = T.AbcTokenizer(model.config.patch_size)
+    prompt_text = request.prompt_text()
+    prompt = [[T.BOS_PATCH, *tok._ids(p), T.EOS_PATCH] for p in prompt_text.splitlines(keepends=True)]
+    budget = len(prompt) + request.sections * request.bars_per_section + 8
+    t0 = time.perf_counter()
+    best, best_key, reports = None, None, []
+    for i in range(max(1, candidates)):
+        new = generate_patch(model, prompt, max_patches=budget, top_p=top_p, temperature=temperature, seed=seed + i)
+        text = prompt_text + tok.decode(new)
+        if not text.endswith("\n"):
+            text += "\n"
+        report = check_tune(text, request)
+        reports.append(report)
+        key = _score_of(report)
+        if best_key is None or key > best_key:
+            best, best_key = (text, report), key
+    assert best is not None
+    return TuneResult(best[0], request, best[1], reports, time.perf_counter() - t0)
