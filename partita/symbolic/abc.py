@@ -79,8 +79,11 @@ class BarPatchModel(nn.Module):
         self.register_buffer("_offsets", torch.arange(width) * config.vocab_size, persistent=False)
 
     def embed_patches(self, patches: torch.Tensor) -> torch.Tensor:
-        """(..., width) ids → (..., d): the flattened one-hot patch, projected."""
-        return self.patch_embed(patches + self._offsets).sum(-2)
+        """(..., w ≤ width) ids → (..., d): the flattened one-hot patch, projected; padding
+        adds nothing, so a batch trimmed to its longest patch embeds the same."""
+        w = patches.shape[-1]
+        emb = self.patch_embed(patches + self._offsets[:w])
+        return (emb * (patches != T.PAD).unsqueeze(-1)).sum(-2)
 
     def patch_states(self, patches: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """State ``i`` has seen patches ``< i`` and predicts patch ``i``: (B, N, d)."""
@@ -179,7 +182,10 @@ def tune_patches(tokenizer: T.AbcTokenizer, text: str) -> list[list[int]]:
 
 
 def batch_patches(rows: Sequence[list[list[int]]], width: int, max_patches: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, N, w) ids and (B, N) mask; w is the longest patch of the batch (at most ``width``):
+    the character decoder then works on no more columns than the batch needs."""
     n = min(max_patches, max(len(r) for r in rows))
+    width = min(width, max(len(p) for r in rows for p in r[:n]))
     out = torch.full((len(rows), n, width), T.PAD, dtype=torch.long)
     mask = torch.zeros((len(rows), n), dtype=torch.bool)
     for i, row in enumerate(rows):

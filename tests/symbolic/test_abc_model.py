@@ -107,3 +107,13 @@ def test_cli_abc_errors(tmp_path, capsys):
     assert "sections" in capsys.readouterr().err
     assert main(["abc", "a reel", "-o", str(out), "--model", str(tmp_path / "none")]) == 2
     assert "no ABC model" in capsys.readouterr().err and not out.exists()
+
+
+def test_trimmed_batches_score_like_full_width_ones():
+    model = tiny().eval()
+    rows = M.encode_tunes([TUNE])
+    x, m = M.batch_patches(rows, T.PATCH_SIZE + 2, 64)
+    assert x.shape[-1] < T.PATCH_SIZE + 2
+    full = torch.full((*x.shape[:2], T.PATCH_SIZE + 2), T.PAD)
+    full[..., : x.shape[-1]] = x
+    assert model.loss(full, m).item() == pytest.approx(model.loss(x, m).item(), rel=1e-5)
