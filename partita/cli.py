@@ -434,6 +434,18 @@ def _train_abc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_figaro(args: argparse.Namespace) -> int:
+    from partita.symbolic.figaro import FigaroConfig, train
+
+    config = FigaroConfig(d_model=args.width, layers=args.layers, heads=args.heads,
+                          descriptions=not args.no_descriptions)
+    out = args.output or ("checkpoints/figaro-nodesc" if args.no_descriptions else "checkpoints/figaro")
+    record = train(out, config=config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit,
+                   seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet)
+    print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -574,6 +586,22 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--seed", type=int, default=0)
     tb.add_argument("--quiet", action="store_true")
     tb.set_defaults(func=_train_abc)
+
+    tf = tr_sub.add_parser("figaro", help="the FIGARO-style description-to-REMI model on the corpus cache")
+    tf.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/figaro)")
+    tf.add_argument("--no-descriptions", action="store_true", help="the ablation: attribute tokens and bar markers only")
+    tf.add_argument("--steps", type=int, default=2000)
+    tf.add_argument("--batch-size", type=int, default=8)
+    tf.add_argument("--lr", type=float, default=1e-3)
+    tf.add_argument("--width", type=int, default=256)
+    tf.add_argument("--layers", type=int, default=4)
+    tf.add_argument("--heads", type=int, default=4)
+    tf.add_argument("--limit", type=int, help="only this many corpus pieces")
+    tf.add_argument("--eval-every", type=int, default=250)
+    tf.add_argument("--threads", type=int)
+    tf.add_argument("--seed", type=int, default=0)
+    tf.add_argument("--quiet", action="store_true")
+    tf.set_defaults(func=_train_figaro)
 
     ab = sub.add_parser("abc", help="an ABC tune from a prompt, with form control (the TunesFormer model)")
     ab.add_argument("prompt", help='e.g. "a lively reel in D"')
