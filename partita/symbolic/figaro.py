@@ -385,8 +385,8 @@ def generate(model, vocab: JointVocab, attributes: Sequence[str], plan: Sequence
         last_position = -1
         for _ in range(max_tokens_per_bar):
             prev = sampler.seq[-1]
-            tok = sampler.step([lambda _s, p=prev, lp=last_position: masks.inside_bar(
-                p, instruments, i == len(plan) - 1, bar.meter, lp)])
+            mask = masks.inside_bar(prev, instruments, i == len(plan) - 1, bar.meter, last_position)
+            tok = sampler.step([lambda _s, m=mask: m])
             if tok is None:
                 break
             if tok in (vocab.bar_desc, vocab.remi.eos_id):
