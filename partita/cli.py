@@ -446,6 +446,42 @@ def _train_figaro(args: argparse.Namespace) -> int:
     return 0
 
 
+def _themes(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.score import read
+    from partita.symbolic.themes import find_themes, load
+
+    if not 1 <= args.bars <= 8:
+        raise PartitaError(f"--bars {args.bars}: give 1 to 8")
+    folder = Path(args.model) if args.model else Path(__file__).resolve().parents[1] / "checkpoints" / "theme-embedder"
+    model = load(folder)
+    score = read(args.file, tune=args.tune)
+    found = find_themes(model, score, bars=args.bars)
+    if args.json:
+        print(json.dumps([{"start_bar": t.start_bar, "bars": t.bars, "occurrences": t.occurrences,
+                           "notes": [list(n) for n in t.notes]} for t in found]))
+        return 0
+    if not found:
+        print(f"{args.file}: no {args.bars}-bar segment returns (no theme found)")
+        return 0
+    names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    for i, t in enumerate(found, 1):
+        pitches = " ".join(f"{names[p % 12]}{p // 12 - 1}" for _, _, p in t.notes)
+        print(f"theme {i}: bars {t.start_bar}-{t.start_bar + t.bars - 1}, returns at bars "
+              f"{', '.join(map(str, t.occurrences))}: {pitches}")
+    return 0
+
+
+def _train_themes(args: argparse.Namespace) -> int:
+    from partita.symbolic.themes import train
+
+    out = args.output or "checkpoints/theme-embedder"
+    record = train(out, steps=args.steps, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
+                   threads=args.threads, progress=not args.quiet)
+    print(f"wrote {out}: {record['steps']} steps, retrieval top-1 {record['retrieval_top1']:.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -602,6 +638,24 @@ def build_parser() -> argparse.ArgumentParser:
     tf.add_argument("--seed", type=int, default=0)
     tf.add_argument("--quiet", action="store_true")
     tf.set_defaults(func=_train_figaro)
+
+    tt = tr_sub.add_parser("themes", help="the theme-retrieval segment embedder (contrastive, on corpus melodies)")
+    tt.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/theme-embedder)")
+    tt.add_argument("--steps", type=int, default=1500)
+    tt.add_argument("--batch-size", type=int, default=128)
+    tt.add_argument("--limit", type=int, default=3000, help="corpus pieces to cut segments from")
+    tt.add_argument("--threads", type=int)
+    tt.add_argument("--seed", type=int, default=0)
+    tt.add_argument("--quiet", action="store_true")
+    tt.set_defaults(func=_train_themes)
+
+    th = sub.add_parser("themes", help="the themes of a piece: melody segments that return, with variations")
+    th.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    th.add_argument("--bars", type=int, default=2, help="segment length in bars")
+    th.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    th.add_argument("--model", help="embedder folder (default checkpoints/theme-embedder)")
+    th.add_argument("--json", action="store_true")
+    th.set_defaults(func=_themes)
 
     ab = sub.add_parser("abc", help="an ABC tune from a prompt, with form control (the TunesFormer model)")
     ab.add_argument("prompt", help='e.g. "a lively reel in D"')

@@ -1,0 +1,75 @@
+"""Theme retrieval: segments, augmentations, the contrastive loss, clustering."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from symusic import Note, Track
+
+from partita.cli import main
+from partita.errors import PartitaError
+from partita.score import new_score, write
+from partita.symbolic import themes as TH
+
+
+def tune(bars_pitches):
+    score = new_score(qpm=120, meter=(4, 4))
+    track = Track("melody", 73, False)
+    for b, pitches in enumerate(bars_pitches):
+        for i, p in enumerate(pitches):
+            track.notes.append(Note(b * 1920 + i * 480, 480, p, 90))
+    score.tracks.append(track)
+    return score
+
+
+A1, A2 = [60, 60, 67, 67], [69, 69, 67, 67]
+B1, B2 = [65, 64, 62, 60], [59, 57, 55, 53]
+
+
+def test_segments_hop_one_bar_and_take_the_skyline():
+    score = tune([A1, A2, B1, B2])
+    low = Track("bass", 32, False)
+    low.notes.append(Note(0, 1920, 36, 80))
+    score.tracks.append(low)
+    segs = TH.segments(score, bars=2)
+    assert [s.start_bar for s in segs] == [0, 1, 2]
+    assert [p for _, _, p in segs[0].notes] == A1 + A2
+    assert segs[1].notes[0] == (0.0, 1.0, 69)
+
+
+def test_features_are_transposition_invariant():
+    seg = [(0.0, 1.0, 60), (1.0, 0.5, 64), (1.5, 0.5, 67)]
+    up = [(on, d, p + 5) for on, d, p in seg]
+    assert np.array_equal(TH.features(seg), TH.features(up))
+    assert TH.features(seg)[3].sum() == 0  # padding
+
+
+def test_augmentations_keep_a_segment_recognisable():
+    rng = random.Random(0)
+    seg = [(0.0, 1.0, 60), (1.0, 1.0, 62), (2.0, 1.0, 64), (3.0, 1.0, 65)]
+    for _ in range(50):
+        view = TH.augment(seg, rng)
+        assert 3 <= len(view) <= 5
+        assert [on for on, _, _ in view] == sorted(on for on, _, _ in view)
+
+
+def test_nt_xent_prefers_matching_pairs():
+    a = torch.nn.functional.normalize(torch.randn(8, 16), dim=-1)
+    assert TH.nt_xent(a, a) < TH.nt_xent(a, a.roll(1, 0))
+
+
+def test_find_themes_groups_identical_returns(tmp_path):
+    torch.manual_seed(0)
+    model = TH.SegmentEmbedder().eval()  # identical segments embed identically, trained or not
+    score = tune([A1, A2, B1, B2, A1, A2, [72, 71, 69, 67], B2, A1, A2])
+    themes = TH.find_themes(model, score, bars=2, eps=1e-6)
+    assert themes[0].start_bar == 1 and themes[0].occurrences == [1, 5, 9]
+    with pytest.raises(PartitaError, match="too few"):
+        TH.find_themes(model, tune([A1]), bars=2)
+    folder = TH.save(model, tmp_path / "emb")
+    path = write(score, tmp_path / "t.mid")
+    assert main(["themes", str(path), "--model", str(folder)]) == 0
+    assert main(["themes", str(path), "--model", str(tmp_path / "none")]) == 2
