@@ -174,13 +174,14 @@ def _generate(args: argparse.Namespace) -> int:
     from partita.symbolic.generate import generate, write_generation
 
     gen = generate(args.prompt, seed=args.seed, bars=args.bars, candidates=args.candidates,
-                   use_embeddings=not args.no_embeddings)
+                   use_embeddings=not args.no_embeddings, model=args.model)
     paths = write_generation(gen, args.output, render=args.render, engine=args.engine)
     print(f"prompt: {args.prompt}")
     for note in gen.attributes.notes:
         print(f"  note: {note}")
     print(gen.report.markdown())
-    print("parts: " + ", ".join(f"{k} ({v})" for k, v in gen.parts.items()) + " - written by the arranger")
+    writers = gen.writers or {}
+    print("parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in gen.parts.items()))
     print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores} in {gen.seconds:.1f} s")
     for path in paths.values():
         print(f"wrote {path}")
@@ -524,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--render", action="store_true", help="also render audio (WAV)")
     g.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"])
     g.add_argument("--no-embeddings", action="store_true", help="skip MiniLM style matching (faster start)")
+    g.add_argument("--model", help="a FIGARO checkpoint folder: the model writes melody and harmony parts "
+                   "(default: every part from the rule-based arranger)")
     g.set_defaults(func=_generate)
 
     r = sub.add_parser("render", help="render a score to audio (WAV or FLAC)")

@@ -401,3 +401,53 @@ def generate(model, vocab: JointVocab, attributes: Sequence[str], plan: Sequence
         score.tempos.clear()
         score.tempos.append(Tempo(0, qpm=float(tempo)))
     return score
+
+
+# --------------------------------------------------------------------------- from the planner
+
+MODEL_ROLES = ("melody", "harmony", "melody+comping")
+"""Parts the model writes (the corpus has them); drums, bass and comping stay with the arranger."""
+
+
+def descriptions_from_plan(plan, programs: Sequence[int]) -> list[D.BarDescription]:  # noqa: ANN001 - a Plan
+    """FIGARO descriptions of the bars of a plan, for the ``programs`` the model writes: the
+    plan's meter, chord and instruments; density from the plan's notes per bar (one melody
+    at the plan's density, each further part about one note per beat); mean pitch from
+    the parts' ranges, a mezzo-forte velocity, the duration that the density implies."""
+    from partita.symbolic.arranger import RANGES
+
+    num, den = plan.meter
+    beats = num * 4 / den
+    mids = [sum(RANGES.get(p, (55, 79))) / 2 for p in programs]
+    mean_pitch = min(int(np.mean(mids) // D.PITCH_STEP), 128 // D.PITCH_STEP - 1) if mids else None
+    out = []
+    for bar in plan.bars:
+        notes = bar.density + max(0, len(programs) - 1) * beats
+        per_part = max(bar.density, 1.0)
+        out.append(D.BarDescription(
+            meter=f"{num}/{den}", density=D._bin(notes, D.DENSITY_EDGES), mean_pitch=mean_pitch,
+            mean_velocity=4, mean_duration=D._bin(beats / per_part, D.DURATION_EDGES),
+            instruments=tuple(sorted(set(programs))), chord=_chord_label(bar.chord)))
+    return out
+
+
+def _chord_label(label: str) -> str:
+    """A planner chord (``"Eb:maj"``) in the description's spelling (``"D#:maj"``), or N."""
+    from partita.mir.chords import ROOTS
+    from partita.symbolic.arranger import parse_chord
+
+    try:
+        root, _ = parse_chord(label)
+    except (ValueError, KeyError, IndexError):
+        return D.NO_CHORD
+    out = f"{ROOTS[root % 12]}:{label.split(':', 1)[1]}" if ":" in label else D.NO_CHORD
+    return out if out in D.LABELS else D.NO_CHORD
+
+
+def write_parts(model, vocab: JointVocab, plan, programs: Sequence[int], *, style: Sequence[str] = (),  # noqa: ANN001
+                config=None, descriptions: bool = True):  # noqa: ANN001, ANN201 - a Score
+    """The model's parts for ``programs`` over a plan (see :func:`descriptions_from_plan`)."""
+    bars = descriptions_from_plan(plan, programs)
+    attrs = D.attribute_tokens(key=plan.key if plan.key[1] in D.MODES else (plan.key[0], "major"), meter=plan.meter,
+                               tempo=plan.tempo, instruments=programs, bars=len(bars), style=style)
+    return generate(model, vocab, attrs, bars, tempo=plan.tempo, config=config, descriptions=descriptions)

@@ -35,6 +35,7 @@ class Generation:
     candidate_scores: list[float]
     seconds: float
     seed: int
+    writers: dict[str, str] | None = None  # track name → "arranger" or "figaro model"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,7 +44,8 @@ class Generation:
             "attributes_asked": self.attributes.to_dict(),
             "fidelity": self.report.to_dict(),
             "measured": self.report.analysis.to_dict(),
-            "parts": {name: f"arranger ({role})" for name, role in self.parts.items()},
+            "parts": {name: f"{(self.writers or {}).get(name, 'arranger')} ({role})"
+                      for name, role in self.parts.items()},
             "candidates": self.candidate_scores,
             "seconds": round(self.seconds, 3),
         }
@@ -55,8 +57,43 @@ def slug(prompt: str, limit: int = 6) -> str:
     return "-".join(words) or "piece"
 
 
+def _with_model_parts(arrangement, plan, instruments: tuple[int, ...], style: tuple[str, ...],  # noqa: ANN001
+                      model: tuple, seed: int) -> tuple[Score, dict[str, str], dict[str, str]]:
+    """The arrangement with its melody and harmony parts rewritten by the FIGARO model;
+    drums, bass and comping stay the arranger's."""
+    from partita.symbolic.arranger import roles
+    from partita.symbolic.figaro import MODEL_ROLES, write_parts
+    from partita.symbolic.sampling import SamplingConfig
+
+    net, _config, vocab = model
+    role_of = roles(instruments)
+    programs = [p for p, r in zip(instruments, role_of, strict=True) if r in MODEL_ROLES]
+    writers = dict.fromkeys(arrangement.parts, "arranger")
+    if not programs:
+        return arrangement.score, arrangement.parts, writers
+    written = write_parts(net, vocab, plan, programs, style=style, config=SamplingConfig(seed=seed))
+    score = arrangement.score.copy()
+    names = list(arrangement.parts)
+    keep = [i for i, name in enumerate(names) if arrangement.parts[name] not in MODEL_ROLES]
+    tracks = [score.tracks[i] for i in keep]
+    parts = {names[i]: arrangement.parts[names[i]] for i in keep}
+    writers = {names[i]: "arranger" for i in keep}
+    score.tracks.clear()
+    for t in tracks:
+        score.tracks.append(t)
+    by_program = {t.program: t for t in written.tracks if not t.is_drum}
+    for program, role in zip(instruments, role_of, strict=True):
+        if role in MODEL_ROLES and program in by_program:
+            name = next(n for n, r in arrangement.parts.items() if r == role and n not in parts)
+            track = by_program.pop(program)
+            track.name = name
+            score.tracks.append(track)  # both at partita.score.TPQ
+            parts[name], writers[name] = role, "figaro model"
+    return score, parts, writers
+
+
 def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None, candidates: int = 4,
-             use_embeddings: bool = False) -> Generation:
+             use_embeddings: bool = False, model: str | Path | None = None) -> Generation:
     """Generate a piece for a prompt (or ready Attributes) and keep the most faithful of
     ``candidates`` seeded candidates.
 
@@ -66,6 +103,8 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         bars: overrides the length asked in the prompt.
         candidates: how many candidates to write and rerank (at least 1).
         use_embeddings: match words no rule knows to styles with MiniLM (slower start).
+        model: a FIGARO checkpoint folder: the model writes the melody and harmony parts
+            under the plan's descriptions, the arranger the drums, bass and comping.
     """
     t0 = time.perf_counter()
     if isinstance(prompt, Attributes):
@@ -82,18 +121,30 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         from partita.symbolic.planner import bars_for
 
         attrs = replace(attrs, bars=bars_for(attrs), notes=(*attrs.notes, f"{attrs.seconds:g} s is {bars_for(attrs)} bars"))
-    written = []
+    net = None
+    if model is not None:
+        from partita.symbolic.figaro import load as load_figaro
+
+        net = load_figaro(model)
+    written, scores, writer_maps = [], [], []
     for i in range(max(1, candidates)):
         p = make_plan(attrs, seed=seed + i)
-        written.append(arrange(p, attrs.instruments, style=attrs.style, seed=seed + i))
-    scores = [a.score for a in written]
+        arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=seed + i)
+        if net is not None:
+            score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style, net, seed + i)
+            arrangement = type(arrangement)(score, parts)
+        else:
+            writers = dict.fromkeys(arrangement.parts, "arranger")
+        written.append(arrangement)
+        writer_maps.append(writers)
+        scores.append(arrangement.score)
     from partita.mir.fidelity import fidelity_report
 
     reports = [fidelity_report(s, attrs) for s in scores]
     best_score, report = best_of(scores, attrs)
     index = scores.index(best_score)
     return Generation(text, best_score, attrs, report, written[index].parts, [r.score for r in reports],
-                      time.perf_counter() - t0, seed)
+                      time.perf_counter() - t0, seed, writer_maps[index])
 
 
 def write_generation(gen: Generation, out_dir: str | Path, *, render: bool = False, engine: str = "soundfont",

@@ -72,3 +72,29 @@ def test_generation_follows_the_plan(vocab, chorale, tmp_path):
         F.generate(model, vocab2, attrs, [])
     with pytest.raises(PartitaError, match="no FIGARO model"):
         F.load(tmp_path / "none")
+
+
+def test_generate_with_a_figaro_checkpoint_keeps_drums_and_bass_with_the_arranger(vocab, tmp_path):
+    from partita.symbolic.generate import generate
+
+    torch.manual_seed(0)
+    cfg = F.FigaroConfig(context=512, d_model=32, layers=1, heads=2)
+    F.save(F.build_model(cfg, vocab).eval(), tmp_path / "fig", cfg, vocab)
+    gen = generate("a waltz in D minor for violin, bass and drums, 4 bars", seed=0, candidates=1,
+                   model=tmp_path / "fig")
+    parts = gen.to_dict()["parts"]
+    assert parts["Violin"] == "figaro model (melody)"
+    assert parts["drums"] == "arranger (drums)" and parts["Electric Bass (finger)"] == "arranger (bass)"
+    programs = sorted(t.program for t in gen.score.tracks if not t.is_drum)
+    assert 40 in programs and any(t.is_drum for t in gen.score.tracks)
+
+
+def test_descriptions_from_a_plan(vocab):
+    from partita.symbolic.planner import plan
+    from partita.text.parse import parse_prompt
+
+    p = plan(parse_prompt("a waltz in E-flat major for flute and cello, 4 bars"))
+    bars = F.descriptions_from_plan(p, [73])
+    assert len(bars) == 4 and all(b.meter == "3/4" and b.instruments == (73,) for b in bars)
+    assert bars[0].chord == "Eb:maj" and bars[0].mean_pitch is not None
+    vocab.desc_ids(D.description_tokens(bars))  # every token is in the vocabulary
