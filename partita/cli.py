@@ -483,6 +483,42 @@ def _train_themes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _theme(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.fileio import check_not_input
+    from partita.score import read, write
+    from partita.symbolic import theme as TT
+    from partita.symbolic.themes import melody_notes
+
+    check_not_input(args.output, args.theme)
+    if not 1 <= args.bars <= 128:
+        raise PartitaError(f"--bars {args.bars}: give 1 to 128")
+    folder = Path(args.model) if args.model else Path(__file__).resolve().parents[1] / "checkpoints" / "theme"
+    model = TT.load(folder)
+    score = read(args.theme)
+    notes = melody_notes(score)
+    sigs = sorted(score.time_signatures, key=lambda t: t.time)
+    meter = (sigs[0].numerator, sigs[0].denominator) if sigs else (4, 4)
+    qpm = score.tempos[0].qpm if len(score.tempos) else 100.0
+    melody = TT.generate(model, notes, bars=args.bars, beats_per_bar=meter[0] * 4 / meter[1], every=args.every,
+                         seed=args.seed, top_p=args.top_p, temperature=args.temperature)
+    program = next((t.program for t in score.tracks if not t.is_drum), 73)
+    write(TT.to_score(melody, meter, qpm, program), args.output)
+    print(f"wrote {args.output}: {len(melody)} notes in {args.bars} bars, theme planned every {args.every} bars")
+    return 0
+
+
+def _train_theme(args: argparse.Namespace) -> int:
+    from partita.symbolic.theme import ThemeConfig, train
+
+    config = ThemeConfig(kind="prompt" if args.baseline else "theme")
+    out = args.output or ("checkpoints/theme-prompt" if args.baseline else "checkpoints/theme")
+    record = train(out, embedder_path=args.embedder, config=config, steps=args.steps, batch_size=args.batch_size,
+                   limit=args.limit, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    print(f"wrote {out}: {record['steps']} steps, held-out loss {record['heldout_loss']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="partita",
@@ -659,6 +695,29 @@ def build_parser() -> argparse.ArgumentParser:
     th.add_argument("--model", help="embedder folder (default checkpoints/theme-embedder)")
     th.add_argument("--json", action="store_true")
     th.set_defaults(func=_themes)
+
+    tm = tr_sub.add_parser("theme", help="the Theme Transformer (or --baseline: theme as a prompt)")
+    tm.add_argument("-o", "--output")
+    tm.add_argument("--baseline", action="store_true")
+    tm.add_argument("--embedder", default="checkpoints/theme-embedder", help="theme retrieval embedder")
+    tm.add_argument("--steps", type=int, default=2000)
+    tm.add_argument("--batch-size", type=int, default=16)
+    tm.add_argument("--limit", type=int, help="only this many corpus tunes")
+    tm.add_argument("--threads", type=int)
+    tm.add_argument("--seed", type=int, default=0)
+    tm.add_argument("--quiet", action="store_true")
+    tm.set_defaults(func=_train_theme)
+
+    te = sub.add_parser("theme", help="a melody that states a given theme again and again (Theme Transformer)")
+    te.add_argument("theme", help="the theme: a MIDI, MusicXML or ABC file")
+    te.add_argument("-o", "--output", required=True)
+    te.add_argument("--bars", type=int, default=24)
+    te.add_argument("--every", type=int, default=8, help="the theme returns every N bars")
+    te.add_argument("--model", help="checkpoint folder (default checkpoints/theme)")
+    te.add_argument("--seed", type=int, default=0)
+    te.add_argument("--top-p", type=float, default=0.9)
+    te.add_argument("--temperature", type=float, default=1.0)
+    te.set_defaults(func=_theme)
 
     ab = sub.add_parser("abc", help="an ABC tune from a prompt, with form control (the TunesFormer model)")
     ab.add_argument("prompt", help='e.g. "a lively reel in D"')

@@ -1,0 +1,441 @@
+"""Theme Transformer (Shih et al. 2022): a melody that states a given theme again and again.
+
+A sequence-to-sequence model: an encoder reads the theme; the decoder writes the melody
+with, in every layer, self-attention and cross-attention to the theme run *in parallel*
+and mixed by a learned gate that sees whether the current token lies in a theme region
+(gated parallel attention). Tokens inside a theme region also get *theme-aligned
+positions*: the position of the theme token they correspond to, from the encoder's own
+position table, so the decoder can copy and vary the theme note by note.
+
+Melody tokens: ``Bar``, ``Pos_k`` (sixteenths into the bar), ``Pitch_p``, ``Dur_d``
+(sixteenths). Training pairs: corpus melodies with the theme that
+:mod:`partita.symbolic.themes` retrieves (its occurrences are the theme regions). At
+generation the regions are planned: the theme is stated at bars 1, 9, 17... (every
+``every`` bars) and the model fills the rest.
+
+The baseline (:class:`PromptModel`) is a decoder-only model of the same size that reads
+the theme as a prompt and continues it: the paper's comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from symusic import Note, Score, Tempo, TimeSignature, Track
+from torch import nn
+
+from partita.errors import PartitaError
+
+SPECIALS = ("PAD", "BOS", "EOS", "Bar")
+PAD, BOS, EOS, BAR = range(4)
+POSITIONS = 48          # sixteenths in a bar (up to 12 quarter notes)
+DURATIONS = 32          # 1..32 sixteenths
+POS0 = len(SPECIALS)
+PITCH0 = POS0 + POSITIONS
+DUR0 = PITCH0 + 128
+VOCAB = DUR0 + DURATIONS
+CONFIG_FILE = "theme_model.json"
+MODEL_FILE = "model.safetensors"
+
+Melody = Sequence[tuple[float, float, int]]   # (onset beats, duration beats, pitch)
+
+
+def encode(notes: Melody, beats_per_bar: float, bars: int | None = None) -> tuple[list[int], list[int]]:
+    """(tokens, bar index of each token) of a melody, sixteenth-note grid."""
+    n_bars = bars if bars is not None else int(max((on for on, _, _ in notes), default=0) // beats_per_bar) + 1
+    per_bar: list[list[tuple[int, int, int]]] = [[] for _ in range(n_bars)]
+    for on, dur, p in notes:
+        b = int(on // beats_per_bar)
+        if 0 <= b < n_bars:
+            pos = min(POSITIONS - 1, int(round((on - b * beats_per_bar) * 4)))
+            per_bar[b].append((pos, max(1, min(DURATIONS, int(round(dur * 4)))), p))
+    toks, bar_of = [], []
+    for b, notes_b in enumerate(per_bar):
+        toks.append(BAR)
+        bar_of.append(b)
+        last = -1
+        for pos, dur, p in sorted(notes_b):
+            if pos != last:
+                toks.append(POS0 + pos)
+                bar_of.append(b)
+                last = pos
+            toks += [PITCH0 + p, DUR0 + dur - 1]
+            bar_of += [b, b]
+    return toks, bar_of
+
+
+def decode(tokens: Sequence[int], beats_per_bar: float) -> list[tuple[float, float, int]]:
+    out, bar, pos = [], -1, 0
+    pending = None
+    for t in tokens:
+        if t == BAR:
+            bar += 1
+            pos = 0
+        elif POS0 <= t < PITCH0:
+            pos = t - POS0
+        elif PITCH0 <= t < DUR0:
+            pending = t - PITCH0
+        elif DUR0 <= t < VOCAB and pending is not None:
+            out.append((max(bar, 0) * beats_per_bar + pos / 4, (t - DUR0 + 1) / 4, pending))
+            pending = None
+        elif t == EOS:
+            break
+    return out
+
+
+def to_score(notes: Melody, meter: tuple[int, int] = (4, 4), qpm: float = 100.0, program: int = 73) -> Score:
+    from partita.score import TPQ
+
+    s = Score(TPQ)
+    s.tempos.append(Tempo(0, qpm=qpm))
+    s.time_signatures.append(TimeSignature(0, meter[0], meter[1]))
+    t = Track("melody", program, False)
+    for on, dur, p in notes:
+        t.notes.append(Note(int(round(on * TPQ)), max(1, int(round(dur * TPQ))), int(p), 90))
+    s.tracks.append(t)
+    return s
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass
+class ThemeConfig:
+    d_model: int = 192
+    heads: int = 4
+    encoder_layers: int = 2
+    decoder_layers: int = 4
+    max_len: int = 1024
+    max_theme: int = 128
+    kind: str = "theme"    # "theme" or "prompt" (the baseline)
+
+
+class GatedParallelLayer(nn.Module):
+    """Self-attention and cross-attention in parallel, mixed by a gate that sees the token
+    and whether it lies in a theme region; then a feed-forward block."""
+
+    def __init__(self, d: int, heads: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.self_attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.gate = nn.Linear(d + 1, 1)
+        self.norm2 = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, flag: torch.Tensor, causal: torch.Tensor,
+                memory_pad: torch.Tensor | None) -> torch.Tensor:
+        h = self.norm(x)
+        s, _ = self.self_attn(h, h, h, attn_mask=causal, need_weights=False)
+        c, _ = self.cross_attn(h, memory, memory, key_padding_mask=memory_pad, need_weights=False)
+        g = torch.sigmoid(self.gate(torch.cat([h, flag.unsqueeze(-1)], -1)))
+        x = x + (1 - g) * s + g * c
+        return x + self.ff(self.norm2(x))
+
+
+class ThemeModel(nn.Module):
+    def __init__(self, config: ThemeConfig):
+        super().__init__()
+        self.config = c = config
+        self.tok = nn.Embedding(VOCAB, c.d_model)
+        self.pos = nn.Embedding(c.max_len, c.d_model)
+        self.theme_pos = nn.Embedding(c.max_theme, c.d_model)   # shared by encoder and aligned decoder positions
+        layer = nn.TransformerEncoderLayer(c.d_model, c.heads, 4 * c.d_model, dropout=0.0, batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, c.encoder_layers, enable_nested_tensor=False)
+        self.layers = nn.ModuleList(GatedParallelLayer(c.d_model, c.heads) for _ in range(c.decoder_layers))
+        self.norm = nn.LayerNorm(c.d_model)
+
+    def encode_theme(self, theme: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pad = theme == PAD
+        idx = torch.arange(theme.shape[1]).clamp(max=self.config.max_theme - 1)
+        return self.encoder(self.tok(theme) + self.theme_pos(idx), src_key_padding_mask=pad), pad
+
+    def forward(self, theme: torch.Tensor, x: torch.Tensor, flag: torch.Tensor, aligned: torch.Tensor) -> torch.Tensor:
+        memory, pad = self.encode_theme(theme)
+        n = x.shape[1]
+        h = self.tok(x) + self.pos(torch.arange(n).clamp(max=self.config.max_len - 1))
+        h = h + flag.unsqueeze(-1) * self.theme_pos(aligned.clamp(0, self.config.max_theme - 1))
+        causal = torch.triu(torch.full((n, n), float("-inf")), 1)
+        for layer in self.layers:
+            h = layer(h, memory, flag.float(), causal, pad)
+        return self.norm(h) @ self.tok.weight.T
+
+
+class PromptModel(nn.Module):
+    """The baseline: a decoder-only model of the same width and depth, theme as prompt."""
+
+    def __init__(self, config: ThemeConfig):
+        super().__init__()
+        self.config = c = config
+        self.tok = nn.Embedding(VOCAB, c.d_model)
+        self.pos = nn.Embedding(c.max_len + c.max_theme, c.d_model)
+        layer = nn.TransformerEncoderLayer(c.d_model, c.heads, 4 * c.d_model, dropout=0.0, batch_first=True,
+                                           norm_first=True)
+        self.body = nn.TransformerEncoder(layer, c.encoder_layers + c.decoder_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(c.d_model)
+
+    def forward(self, theme: torch.Tensor, x: torch.Tensor, flag: torch.Tensor, aligned: torch.Tensor) -> torch.Tensor:
+        seq = torch.cat([theme, x], 1)
+        n = seq.shape[1]
+        h = self.tok(seq) + self.pos(torch.arange(n).clamp(max=self.pos.num_embeddings - 1))
+        causal = torch.triu(torch.full((n, n), float("-inf")), 1)
+        h = self.body(h, mask=causal)
+        return (self.norm(h) @ self.tok.weight.T)[:, theme.shape[1]:]
+
+
+def build(config: ThemeConfig) -> nn.Module:
+    return ThemeModel(config) if config.kind == "theme" else PromptModel(config)
+
+
+def save(model: nn.Module, folder: str | Path, record: dict | None = None) -> Path:
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / MODEL_FILE))
+    (folder / CONFIG_FILE).write_text(json.dumps(asdict(model.config)))
+    if record is not None:
+        (folder / "training.json").write_text(json.dumps(record, indent=1))
+    return folder
+
+
+def load(folder: str | Path) -> nn.Module:
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    if not (folder / CONFIG_FILE).exists():
+        raise PartitaError(f"{folder}: no theme model here (train one with `partita train theme`)")
+    model = build(ThemeConfig(**json.loads((folder / CONFIG_FILE).read_text())))
+    model.load_state_dict(load_file(str(folder / MODEL_FILE)))
+    return model.eval()
+
+
+# --------------------------------------------------------------------------- pairs
+
+
+@dataclass
+class Pair:
+    theme: list[int]
+    tokens: list[int]
+    flag: list[int]
+    aligned: list[int]
+
+
+def make_pair(notes: Melody, beats_per_bar: float, theme_bars: Sequence[int], theme_len: int) -> Pair:
+    """Tokens of a melody with its theme regions: ``theme_bars`` are the 0-based first bars
+    of each occurrence, each ``theme_len`` bars long; the theme is the first occurrence."""
+    toks, bar_of = encode(notes, beats_per_bar)
+    first = theme_bars[0]
+    theme = [t for t, b in zip(toks, bar_of, strict=True) if first <= b < first + theme_len]
+    flag, aligned = [], []
+    counter = {}
+    for b in bar_of:
+        region = next((s for s in theme_bars if s <= b < s + theme_len), None)
+        flag.append(int(region is not None))
+        if region is None:
+            aligned.append(0)
+        else:
+            aligned.append(counter.get(region, 0))
+            counter[region] = counter.get(region, 0) + 1
+    return Pair(theme, [BOS, *toks, EOS], [0, *flag, 0], [0, *aligned, 0])
+
+
+def _batch(pairs: Sequence[Pair], max_len: int, max_theme: int):  # noqa: ANN202
+    n = min(max_len, max(len(p.tokens) for p in pairs))
+    m = min(max_theme, max(len(p.theme) for p in pairs))
+    th = torch.full((len(pairs), m), PAD, dtype=torch.long)
+    x = torch.full((len(pairs), n), PAD, dtype=torch.long)
+    fl = torch.zeros((len(pairs), n), dtype=torch.long)
+    al = torch.zeros((len(pairs), n), dtype=torch.long)
+    for i, p in enumerate(pairs):
+        th[i, : min(m, len(p.theme))] = torch.tensor(p.theme[:m])
+        k = min(n, len(p.tokens))
+        x[i, :k] = torch.tensor(p.tokens[:k])
+        fl[i, :k] = torch.tensor(p.flag[:k])
+        al[i, :k] = torch.tensor(p.aligned[:k])
+    return th, x, fl, al
+
+
+def loss_of(model: nn.Module, batch) -> torch.Tensor:  # noqa: ANN001
+    th, x, fl, al = batch
+    logits = model(th, x[:, :-1], fl[:, :-1], al[:, :-1])
+    return nn.functional.cross_entropy(logits.reshape(-1, VOCAB), x[:, 1:].reshape(-1), ignore_index=PAD)
+
+
+def corpus_pairs(split: str, embedder, limit: int | None = None, bars: int = 2, seed: int = 0,  # noqa: ANN001
+                 progress: bool = True) -> list[Pair]:
+    """Pairs from corpus tunes whose retrieved theme returns at least twice."""
+    from tqdm import tqdm
+
+    from partita import datasets
+    from partita.symbolic.themes import find_themes, melody_notes
+
+    rng = random.Random(seed)
+    pieces = list(datasets.load("abc_tunes", split=split))
+    rng.shuffle(pieces)
+    out = []
+    for p in tqdm(pieces[: limit or None], desc=f"theme pairs ({split})", disable=not progress):
+        try:
+            score = p.score()
+            found = find_themes(embedder, score, bars=bars, top=1)
+        except Exception:  # noqa: BLE001 - no bars, too short
+            continue
+        if not found:
+            continue
+        ts = score.time_signatures[0] if len(score.time_signatures) else None
+        beats = ts.numerator * 4 / ts.denominator if ts else 4.0
+        tpq = score.ticks_per_quarter
+        del tpq
+        notes = melody_notes(score)
+        out.append(make_pair(notes, beats, [o - 1 for o in found[0].occurrences], bars))
+    return out
+
+
+def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | None = None, steps: int = 2000,
+          batch_size: int = 16, lr: float = 1e-3, limit: int | None = None, seed: int = 0,
+          threads: int | None = None, progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    from partita.symbolic.themes import load as load_embedder
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    config = config or ThemeConfig()
+    embedder = load_embedder(embedder_path)
+    t0 = time.perf_counter()
+    train_pairs = corpus_pairs("train", embedder, limit, seed=seed, progress=progress)
+    valid_pairs = corpus_pairs("valid", embedder, 300, seed=seed + 1, progress=progress)
+    if not train_pairs:
+        raise PartitaError("no theme pairs: build the corpus cache and train the theme embedder first")
+    model = build(config)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    rng = np.random.default_rng(seed)
+    record: dict = {"config": asdict(config), "train_pairs": len(train_pairs), "valid_pairs": len(valid_pairs),
+                    "data_seconds": round(time.perf_counter() - t0, 1), "log": []}
+    for step in tqdm(range(steps), desc=f"theme ({config.kind})", disable=not progress):
+        for g in opt.param_groups:
+            g["lr"] = lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / steps))
+        batch = _batch([train_pairs[i] for i in rng.integers(0, len(train_pairs), batch_size)], config.max_len,
+                       config.max_theme)
+        loss = loss_of(model, batch)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if (step + 1) % 100 == 0:
+            record["log"].append({"step": step + 1, "loss": round(loss.item(), 4)})
+    model.eval()
+    with torch.no_grad():
+        losses = [loss_of(model, _batch(valid_pairs[i:i + 16], config.max_len, config.max_theme)).item()
+                  for i in range(0, len(valid_pairs), 16)]
+    record.update({"steps": steps, "heldout_loss": float(np.mean(losses)) if losses else None,
+                   "seconds": round(time.perf_counter() - t0, 1)})
+    save(model, out, record)
+    return record
+
+
+# --------------------------------------------------------------------------- generation
+
+
+@torch.no_grad()
+def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: float = 4.0, every: int = 8,
+             theme_bars: int | None = None, top_p: float = 0.9, temperature: float = 1.0, seed: int = 0,
+             max_tokens: int = 1000) -> list[tuple[float, float, int]]:
+    """A melody of ``bars`` bars stating ``theme`` at bars 1, 1 + every, ... (theme
+    regions for the theme model; the prompt model just continues the theme)."""
+    from partita.symbolic.sampling import nucleus
+
+    if len(theme) < 2:
+        raise PartitaError("a theme needs at least two notes")
+    th_tokens, th_bar = encode(theme, beats_per_bar)
+    n_theme_bars = theme_bars or (max(th_bar) + 1)
+    starts = list(range(0, bars, max(every, n_theme_bars)))
+    gen = torch.Generator().manual_seed(seed)
+    th = torch.tensor([th_tokens[: model.config.max_theme]])
+    seq, flags, aligned = [BOS], [0], [0]
+    bar = -1
+    counter = 0
+    pos_now = -1
+    while len(seq) < max_tokens:
+        x = torch.tensor([seq[-model.config.max_len:]])
+        logits = model(th, x, torch.tensor([flags[-model.config.max_len:]]),
+                       torch.tensor([aligned[-model.config.max_len:]]))[0, -1]
+        allowed = torch.zeros(VOCAB, dtype=torch.bool)
+        last = seq[-1]
+        limit = int(beats_per_bar * 4)
+        if last == BOS:
+            allowed[BAR] = True
+        elif last == BAR or DUR0 <= last < VOCAB:
+            allowed[POS0 + pos_now + 1: POS0 + limit] = True    # positions only go forward in a bar
+            if DUR0 <= last < VOCAB:
+                allowed[PITCH0:DUR0] = True                    # another note at the same position
+            if bar < bars - 1:
+                allowed[BAR] = True
+            else:
+                allowed[EOS] = True
+        elif POS0 <= last < PITCH0:
+            allowed[PITCH0:DUR0] = True
+        else:  # a pitch
+            allowed[DUR0:VOCAB] = True
+        idx = torch.nonzero(allowed).flatten()
+        sub = nucleus(logits[idx] / max(temperature, 1e-5), top_p)
+        tok = int(idx[torch.multinomial(torch.softmax(sub, -1), 1, generator=gen)])
+        if tok == EOS:
+            break
+        if tok == BAR:
+            bar += 1
+            counter = 0
+            pos_now = -1
+        elif POS0 <= tok < PITCH0:
+            pos_now = tok - POS0
+        in_theme = any(s <= bar < s + n_theme_bars for s in starts) and isinstance(model, ThemeModel)
+        seq.append(tok)
+        flags.append(int(in_theme))
+        aligned.append(counter if in_theme else 0)
+        counter += int(in_theme)
+    return decode(seq[1:], beats_per_bar)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def interval_similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """1 - normalised edit distance of two interval sequences (1.0: identical)."""
+    from partita.tokenizers.abc import levenshtein
+
+    if not a and not b:
+        return 1.0
+    ca = "".join(chr(200 + max(-60, min(60, x))) for x in a)
+    cb = "".join(chr(200 + max(-60, min(60, x))) for x in b)
+    return 1 - levenshtein(ca, cb) / max(len(ca), len(cb))
+
+
+def theme_occurrences(melody: Melody, theme: Melody, beats_per_bar: float, theme_bars: int,
+                      threshold: float = 0.75) -> int:
+    """Windows of ``theme_bars`` bars (non-overlapping once counted) whose interval sequence
+    is at least ``threshold`` similar to the theme's."""
+    ti = [b[2] - a[2] for a, b in zip(theme, theme[1:], strict=False)]
+    if not melody:
+        return 0
+    n_bars = int(max(on for on, _, _ in melody) // beats_per_bar) + 1
+    count, b = 0, 0
+    while b < n_bars:
+        lo, hi = b * beats_per_bar, (b + theme_bars) * beats_per_bar
+        win = [n for n in melody if lo <= n[0] < hi]
+        wi = [y[2] - x[2] for x, y in zip(win, win[1:], strict=False)]
+        if len(win) >= 2 and interval_similarity(ti, wi) >= threshold:
+            count += 1
+            b += theme_bars
+        else:
+            b += 1
+    return count
