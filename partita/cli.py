@@ -34,6 +34,18 @@ def _data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_captions(args: argparse.Namespace) -> int:
+    from partita.text.captions import Caption, corpus_captions, parser_agreement, write_jsonl
+
+    rows = corpus_captions(args.split, per_piece=args.per_piece, limit=args.limit, seed=args.seed,
+                           progress=not args.quiet)
+    write_jsonl(rows, args.output)
+    agreement = parser_agreement([Caption(r["caption"], r["stated"]) for r in rows])
+    print(json.dumps(agreement))
+    print(f"wrote {args.output}: {len(rows)} captions")
+    return 0
+
+
 def _data_stats(args: argparse.Namespace) -> int:
     from partita import datasets
 
@@ -540,6 +552,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="only the first N pieces of each dataset")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_data_build)
+    dc = data_sub.add_parser("captions", help="MidiCaps-style captions of corpus pieces, and how well the "
+                             "prompt parser reads them back")
+    dc.add_argument("-o", "--output", required=True, help="a .jsonl file")
+    dc.add_argument("--split", default="train", choices=["train", "valid", "test"])
+    dc.add_argument("--per-piece", type=int, default=3)
+    dc.add_argument("--limit", type=int, help="only this many pieces")
+    dc.add_argument("--seed", type=int, default=0)
+    dc.add_argument("--quiet", action="store_true")
+    dc.set_defaults(func=_data_captions)
+
     s = data_sub.add_parser("stats", help="counts per dataset, collection and split; notes, bars, keys, meters")
     s.add_argument("--datasets", help="comma-separated subset")
     s.add_argument("--cache-dir", help="cache folder")

@@ -96,6 +96,12 @@ def _meter_statements(text: str) -> list[tuple[int, tuple[int, int]]]:
     out = []
     for m in re.finditer(r"(?<![\d/])(\d{1,2})\s*/\s*(1|2|4|8|16|32)(?![\d/])", text):
         out.append((m.start(), (int(m.group(1)), int(m.group(2)))))
+    spelled = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "nine": 9, "twelve": 12,
+               "eight": 8, "sixteen": 16}
+    for m in re.finditer(r"\b(two|three|four|five|six|seven|nine|twelve)(?:-|\s)(two|four|eight|sixteen)"
+                         r"(?=-time\b|\s+time\b|-|\b)(?!\s*-?\s*bars?\b)", text, flags=re.I):
+        if "-" in m.group(0) or re.match(r"\s+time\b", text[m.end():], flags=re.I):
+            out.append((m.start(), (spelled[m.group(1).lower()], spelled[m.group(2).lower()])))
     for word, meter in (("in three", (3, 4)), ("in four", (4, 4)), ("in two", (2, 4)), ("in five", (5, 4)),
                         ("common time", (4, 4)), ("cut time", (2, 2)), ("triple meter", (3, 4)),
                         ("duple meter", (2, 4)), ("compound time", (6, 8))):
