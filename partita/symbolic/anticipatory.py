@@ -177,6 +177,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         k += 1
     win = _Window(model, z, history, config, use_cache, window)
     allowed_notes = note_ids(instruments)
+    allowed_notes[A.REST] = True  # rests keep time moving, as in training (padding); dropped from the output
     used: set[int] = set()
     new: list[int] = []
     while True:
@@ -196,14 +197,16 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         notes = allowed_notes.copy()
         if instruments is None and len(used) >= max_instruments:
             notes &= note_ids(sorted(used))
+            notes[A.REST] = True
         n = win.sampler.step([lambda _s, m=notes: m])
         if d is None or n is None:
             break
         t_global = t - A.TIME_OFFSET + win.offset
-        used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
         triple = (A.TIME_OFFSET + t_global, d, n)
         history.append(triple)
-        new += list(triple)
+        if n != A.REST:
+            used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
+            new += list(triple)
         current = last_event = t_global
         if max_events is not None and len(new) >= 3 * max_events:
             break
@@ -285,8 +288,15 @@ def _events_of(score: Score, what: str) -> list[int]:
     return events
 
 
+MAX_STEP = 250
+"""Most ticks (2.5 s) one generated event may move time forward in accompany, infill and
+continue. A small model spreads some probability over far-away times, and one draw of
+them would end the piece early (time never goes back); rests (REST events, as in training)
+still let the accompaniment wait as long as the music needs."""
+
+
 def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[int] | None = None,
-              config: SamplingConfig | None = None, use_cache: bool = True) -> Score:
+              config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP) -> Score:
     """The melody kept note for note, and an accompaniment sampled for its whole length,
     from its first note (any length: the context slides over long melodies)."""
     events = _events_of(melody, "melody")
@@ -295,7 +305,7 @@ def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[in
     controls = [tok + A.CONTROL_OFFSET for tok in events]
     end = A.max_time(events) + max(d - A.DUR_OFFSET for d in events[1::3])
     new = generate_events(model, start=0, end=end, controls=controls, instruments=instruments, config=config,
-                          use_cache=use_cache)
+                          use_cache=use_cache, max_step=max_step)
     return merge(melody, new, new_tracks=True)
 
 
@@ -330,7 +340,7 @@ def accompany_best(model: torch.nn.Module, melody: Score, *, candidates: int = 1
 
 
 def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *,
-           config: SamplingConfig | None = None, use_cache: bool = True) -> Score:
+           config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP) -> Score:
     """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are kept."""
     events = _events_of(piece, "piece")
     lo, hi = int(round(start_s * A.TIME_RESOLUTION)), int(round(end_s * A.TIME_RESOLUTION))
@@ -343,13 +353,13 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
     controls = [tok + A.CONTROL_OFFSET for tok in after]
     instruments = sorted(A.instruments_of(events))
     new = generate_events(model, start=lo, end=hi, prompt_events=before, controls=controls,
-                          instruments=instruments, config=config, use_cache=use_cache)
+                          instruments=instruments, config=config, use_cache=use_cache, max_step=max_step)
     return merge(piece, new, drop=(lo, hi))
 
 
 def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
                    instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
-                   use_cache: bool = True) -> Score:
+                   use_cache: bool = True, max_step: int | None = MAX_STEP) -> Score:
     """The piece, then ``seconds`` more music in its instruments (or the ones given)."""
     events = _events_of(piece, "piece")
     if seconds <= 0:
@@ -358,5 +368,6 @@ def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
     end = start + int(round(seconds * A.TIME_RESOLUTION))
     pitched = sorted(A.instruments_of(events))
     new = generate_events(model, start=start, end=end, prompt_events=events,
-                          instruments=instruments or pitched, config=config, use_cache=use_cache)
+                          instruments=instruments or pitched, config=config, use_cache=use_cache,
+                          max_step=max_step)
     return merge(piece, new)
