@@ -118,6 +118,7 @@ class _Window:
         self.size = size or getattr(model.config, "n_positions", A.CONTEXT_SIZE)
         self.generator = torch.Generator().manual_seed((config or SamplingConfig()).seed)
         self.sampler: Sampler | None = None
+        self.from_start = not history or min(_time(tr) for tr in history) == 0
         self.offset = 0
         self.slides = 0
 
@@ -129,7 +130,9 @@ class _Window:
         while kept and min(_time(tr) for tr in kept) <= floor:
             kept = kept[1:]
         self.offset = max(0, min([_time(tr) for tr in kept] + [horizon - A.DELTA_TICKS]))
-        prompt = [self.z] + [tok for tr in kept for tok in _local(tr, self.offset)]
+        # a piece's start is marked as in training (a separator triple) while the window holds it
+        lead = [A.SEPARATOR] * 3 if self.from_start and len(kept) == len(self.history) and self.offset == 0 else []
+        prompt = [self.z, *lead] + [tok for tr in kept for tok in _local(tr, self.offset)]
         self.sampler = Sampler(self.model, prompt, config=self.config, use_cache=self.use_cache, window=self.size)
         self.sampler.generator = self.generator
         self.slides += 1
@@ -139,7 +142,7 @@ class _Window:
         if self.sampler is not None and len(self.sampler.seq) + 3 <= self.size \
                 and horizon - self.offset < A.MAX_TIME:
             return
-        fits = self.sampler is None and 1 + 3 * len(self.history) + 3 <= self.size
+        fits = self.sampler is None and 1 + 3 + 3 * len(self.history) + 3 <= self.size
         self.rebuild(len(self.history) if fits else (self.size // 2) // 3, horizon)
 
     def force(self, triple: tuple[int, int, int]) -> None:
