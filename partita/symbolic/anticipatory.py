@@ -41,10 +41,64 @@ def amt_config(n_layer: int = 4, n_embd: int = 256, n_head: int = 4, n_positions
                       embd_pdrop=dropout, attn_pdrop=dropout, activation_function="gelu_pytorch_tanh")
 
 
-def build_model(config=None) -> torch.nn.Module:  # noqa: ANN001 - a GPT2Config
+def build_model(config=None, *, structured: bool = False) -> torch.nn.Module:  # noqa: ANN001 - a GPT2Config
+    """A new GPT-2 over the AMT vocabulary; ``structured`` initialises its (tied) token
+    embeddings with the values the tokens stand for (:func:`structured_embeddings`)."""
     from transformers import GPT2LMHeadModel
 
-    return GPT2LMHeadModel(config or amt_config())
+    model = GPT2LMHeadModel(config or amt_config())
+    if structured:
+        with torch.no_grad():
+            model.get_input_embeddings().weight.copy_(structured_embeddings(model.config.n_embd))
+    return model
+
+
+def _waves(values: np.ndarray, dims: int, longest: float, shortest: float) -> np.ndarray:
+    """sin/cos features of ``values`` at ``dims // 2`` geometric wavelengths."""
+    k = dims // 2
+    wavelengths = np.geomspace(longest, shortest, k)
+    angles = 2 * np.pi * values[:, None] / wavelengths[None, :]
+    return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+
+
+def structured_embeddings(dim: int, scale: float = 0.02, seed: int = 0) -> torch.Tensor:
+    """Token embeddings that already say what each AMT token means, as a starting point.
+
+    A time token gets sine/cosine features of its tick value (wavelengths 20,000 down to 4
+    ticks), a duration token those of its length; a note token a random vector of its
+    instrument plus Fourier features of its pitch class (octave equivalence: harmony) and
+    of its pitch height. A control token is its event twin plus a shared control vector.
+    With the output layer tied to these, "the next time is the previous time or a little
+    later" and "a pitch class that sounds already" become nearly linear for the network to
+    express - what a small model trained for a few hundred CPU steps could not learn from
+    scratch over 10,000 independent time ids (measured: 13% of the time mass near the
+    previous onset after 280 steps, where 63% of true onsets repeat the previous time).
+    Every dimension is scaled to GPT-2's initial spread (``scale``).
+    """
+    rng = np.random.default_rng(seed)
+    table = rng.normal(0, 1, (A.VOCAB_SIZE, dim))
+    third = dim // 3
+    ticks = np.arange(A.MAX_TIME, dtype=float)
+    table[A.TIME_OFFSET:A.DUR_OFFSET, :] = 0.3 * table[A.TIME_OFFSET:A.DUR_OFFSET, :]
+    table[A.TIME_OFFSET:A.DUR_OFFSET, :2 * third] += _waves(ticks, 2 * third, 20000, 4) * 1.2
+    durs = np.arange(A.MAX_DUR, dtype=float)
+    table[A.DUR_OFFSET:A.NOTE_OFFSET, :] = 0.3 * table[A.DUR_OFFSET:A.NOTE_OFFSET, :]
+    table[A.DUR_OFFSET:A.NOTE_OFFSET, third:] += _waves(durs, dim - third, 2000, 4) * 1.2
+    instruments = rng.normal(0, 1, (A.MAX_INSTR, dim))
+    pitches = np.arange(A.MAX_PITCH, dtype=float)
+    pc = np.concatenate([np.sin(2 * np.pi * np.outer(pitches, np.arange(1, 7)) / 12),
+                         np.cos(2 * np.pi * np.outer(pitches, np.arange(1, 7)) / 12)], axis=1)  # (128, 12)
+    height = _waves(pitches, third - 12, 256, 3)
+    pitch_part = np.concatenate([pc * 1.5, height], axis=1)  # (128, third)
+    for instr in range(A.MAX_INSTR):
+        lo = A.NOTE_OFFSET + instr * A.MAX_PITCH
+        table[lo:lo + A.MAX_PITCH, :] = 0.5 * instruments[instr][None, :]
+        table[lo:lo + A.MAX_PITCH, 2 * third:2 * third + pitch_part.shape[1]] += pitch_part
+    control = rng.normal(0, 0.5, dim)
+    table[A.CONTROL_OFFSET:A.SPECIAL_OFFSET] = table[A.EVENT_OFFSET:A.REST + 1][: A.SPECIAL_OFFSET - A.CONTROL_OFFSET] \
+        + control[None, :]
+    table /= table.std()
+    return torch.from_numpy(table * scale).float()
 
 
 def load_model(path: str | Path) -> torch.nn.Module:

@@ -184,7 +184,7 @@ def cached_dataset(split: str, *, augment: int, limit: int | None, seed: int, pr
     baseline's second run, skips the minutes of sequence building)."""
     from partita.datasets.cache import default_cache_dir
 
-    folder = default_cache_dir().parent / "amt"
+    folder = default_cache_dir() / "amt"
     mix = "-".join(f"{k}{v}" for k, v in sorted(TRANSPOSITIONS.items()))
     path = folder / f"{split}-v{DATA_VERSION}-aug{augment}-lim{limit}-seed{seed}-{mix}.npy"
     if path.exists():
@@ -240,7 +240,7 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
         model = GPT2LMHeadModel.from_pretrained(str(out), local_files_only=True)
         record = json.loads((out / "training.json").read_text())
     else:
-        model = build_model(amt_config(n_layer=n_layer, n_embd=n_embd, n_head=n_head))
+        model = build_model(amt_config(n_layer=n_layer, n_embd=n_embd, n_head=n_head), structured=True)
         record = {"steps": 0, "log": []}
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
