@@ -27,3 +27,14 @@ def test_sequences_have_the_paper_layout():
         assert g.violations(seq) == 0
         assert A.min_time(seq[1:]) == 0
     assert any(A.CONTROL_OFFSET <= t < A.SPECIAL_OFFSET for seq in seqs for t in seq)
+
+
+def test_structured_embeddings_put_near_times_and_twins_close():
+    from partita.symbolic.anticipatory import structured_embeddings
+
+    e = structured_embeddings(96)
+    assert e.shape == (A.VOCAB_SIZE, 96) and abs(float(e.std()) - 0.02) < 1e-3
+    t = e[A.TIME_OFFSET + 1000]
+    assert float(t @ e[A.TIME_OFFSET + 1002]) > float(t @ e[A.TIME_OFFSET + 1100]) > float(t @ e[A.TIME_OFFSET + 6000])
+    twin = e[A.ATIME_OFFSET + 1000]
+    assert float(twin @ t) > float(twin @ e[A.TIME_OFFSET + 3000])
