@@ -216,7 +216,8 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
                     controls: Sequence[int] = (), instruments: Sequence[int] | None = None,
                     config: SamplingConfig | None = None, use_cache: bool = True,
                     max_instruments: int = 16, max_step: int | None = None,
-                    max_events: int | None = None, window: int | None = None) -> list[int]:
+                    max_events: int | None = None, window: int | None = None,
+                    grid: Sequence[int] | None = None) -> list[int]:
     """Sample events from ``start`` to ``end`` ticks (10 ms), after ``prompt_events``, with the
     ``controls`` (control triples) anticipated δ ahead. Returns the new events only.
 
@@ -229,6 +230,8 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         max_step: the most ticks one event may move time forward (None: no limit).
         max_events: stop after this many sampled events.
         window: context length in tokens (default: the model's).
+        grid: onset times (ticks) new events may take besides the previous event's onset
+            (see :func:`rhythm_grid`); None: any time.
     """
     ctrl = [tuple(tr) for tr in A._triples(list(controls))]
     z = A.ANTICIPATE if ctrl else A.AUTOREGRESS
@@ -241,6 +244,12 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         history.append(ctrl[k])
         k += 1
     win = _Window(model, z, history, config, use_cache, window)
+    grid_mask = None
+    if grid is not None:
+        grid_mask = np.zeros(end + 1, dtype=bool)
+        g = np.asarray([t for t in grid if 0 <= t <= end], dtype=int)
+        grid_mask[g] = True
+        grid_mask[end] = True  # ending stays possible
     allowed_notes = note_ids(instruments)
     allowed_notes[A.REST] = True  # rests keep time moving, as in training (padding); dropped from the output
     used: set[int] = set()
@@ -253,6 +262,15 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         times[A.TIME_OFFSET: A.TIME_OFFSET + lo] = False  # times never go back
         if max_step is not None:
             times[A.TIME_OFFSET + lo + max_step + 1: A.DUR_OFFSET] = False
+        if grid_mask is not None:
+            hi = min(len(grid_mask), floor + (max_step or A.DELTA_TICKS) + 1)
+            ahead = grid_mask[floor + 1: hi]
+            if ahead.any():  # the onset of the previous event, or a grid point ahead
+                local = np.zeros(A.MAX_TIME, dtype=bool)
+                local[lo] = True
+                idx = np.flatnonzero(ahead) + lo + 1
+                local[idx[idx < A.MAX_TIME]] = True
+                times[A.TIME_OFFSET: A.DUR_OFFSET] &= local
         t = win.sampler.step([lambda _s, m=times: m])
         if t is None or t - A.TIME_OFFSET + win.offset >= end:
             if t is not None:
@@ -360,17 +378,39 @@ them would end the piece early (time never goes back); rests (REST events, as in
 still let the accompaniment wait as long as the music needs."""
 
 
+def rhythm_grid(score: Score, end_ticks: int, *, division: int = 4, events: Sequence[int] = ()) -> list[int]:
+    """Onset times (10 ms ticks) on the score's own rhythmic grid: every ``1/division`` of a
+    beat through its tempo map (sixteenths by default), plus the onsets of ``events`` (a
+    melody played freely still gets its own onsets). Generated notes start on these or
+    together with the previous note: a small model's onsets otherwise drift off the beat."""
+    tmap = _TempoMap(score)
+    step = score.ticks_per_quarter / division
+    out = set()
+    tick = 0.0
+    while True:
+        t = int(round(tmap.to_seconds(tick) * A.TIME_RESOLUTION))
+        if t > end_ticks:
+            break
+        out.add(t)
+        tick += step
+    out.update(tr[0] - A.TIME_OFFSET for tr in A._triples(list(events)) if tr[0] < A.CONTROL_OFFSET)
+    return sorted(out)
+
+
 def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[int] | None = None,
-              config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP) -> Score:
+              config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
+              on_grid: bool = True) -> Score:
     """The melody kept note for note, and an accompaniment sampled for its whole length,
-    from its first note (any length: the context slides over long melodies)."""
+    from its first note (any length: the context slides over long melodies); with
+    ``on_grid`` its onsets fall on the melody's rhythmic grid (:func:`rhythm_grid`)."""
     events = _events_of(melody, "melody")
     if all((n - A.NOTE_OFFSET) // A.MAX_PITCH == 128 for n in events[2::3]):
         raise PartitaError("the melody is drums only: give a pitched melody to accompany")
     controls = [tok + A.CONTROL_OFFSET for tok in events]
     end = A.max_time(events) + max(d - A.DUR_OFFSET for d in events[1::3])
     new = generate_events(model, start=0, end=end, controls=controls, instruments=instruments, config=config,
-                          use_cache=use_cache, max_step=max_step)
+                          use_cache=use_cache, max_step=max_step,
+                          grid=rhythm_grid(melody, end, events=events) if on_grid else None)
     return merge(melody, new, new_tracks=True)
 
 
@@ -405,7 +445,8 @@ def accompany_best(model: torch.nn.Module, melody: Score, *, candidates: int = 1
 
 
 def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *,
-           config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP) -> Score:
+           config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
+           on_grid: bool = True) -> Score:
     """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are kept."""
     events = _events_of(piece, "piece")
     lo, hi = int(round(start_s * A.TIME_RESOLUTION)), int(round(end_s * A.TIME_RESOLUTION))
@@ -418,13 +459,14 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
     controls = [tok + A.CONTROL_OFFSET for tok in after]
     instruments = sorted(A.instruments_of(events))
     new = generate_events(model, start=lo, end=hi, prompt_events=before, controls=controls,
-                          instruments=instruments, config=config, use_cache=use_cache, max_step=max_step)
+                          instruments=instruments, config=config, use_cache=use_cache, max_step=max_step,
+                          grid=rhythm_grid(piece, hi) if on_grid else None)
     return merge(piece, new, drop=(lo, hi))
 
 
 def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
                    instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
-                   use_cache: bool = True, max_step: int | None = MAX_STEP) -> Score:
+                   use_cache: bool = True, max_step: int | None = MAX_STEP, on_grid: bool = True) -> Score:
     """The piece, then ``seconds`` more music in its instruments (or the ones given)."""
     events = _events_of(piece, "piece")
     if seconds <= 0:
@@ -434,5 +476,5 @@ def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
     pitched = sorted(A.instruments_of(events))
     new = generate_events(model, start=start, end=end, prompt_events=events,
                           instruments=instruments or pitched, config=config, use_cache=use_cache,
-                          max_step=max_step)
+                          max_step=max_step, grid=rhythm_grid(piece, end) if on_grid else None)
     return merge(piece, new)

@@ -174,3 +174,20 @@ def test_grammar_loss_is_cross_entropy_over_each_slots_ids(tiny):
         logp = torch.log_softmax(logits[i, ids], -1)
         want = -logp[(ids == x[0, i + 1]).nonzero()[0, 0]]
         assert got[i].item() == pytest.approx(want.item(), rel=1e-4)
+
+
+def test_rhythm_grid_follows_the_tempo_map_and_the_melody():
+    from partita.symbolic.anticipatory import rhythm_grid
+
+    mel = melody(2)  # 120 qpm: a sixteenth is 12.5 ticks of 10 ms
+    grid = rhythm_grid(mel, 100)
+    assert grid[:5] == [0, 12, 25, 38, 50] and grid[-1] == 100
+    ev = [A.TIME_OFFSET + 33, A.DUR_OFFSET + 10, A.NOTE_OFFSET + 60]
+    assert 33 in rhythm_grid(mel, 100, events=ev)
+
+
+def test_generated_onsets_stay_on_the_grid(tiny):
+    grid = [0, 50, 100, 150, 200, 250, 300]
+    new = generate_events(tiny, start=0, end=300, instruments=[0], config=SamplingConfig(seed=2), grid=grid,
+                          max_step=120)
+    assert new and all(t - A.TIME_OFFSET in grid for t in new[0::3])
