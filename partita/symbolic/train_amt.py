@@ -61,12 +61,18 @@ def piece_events(score, transpose: int) -> list[int]:  # noqa: ANN001 - a Score
     return A.midi_to_events(s)
 
 
-def sequences(events: list[int], rng: random.Random, augment: int = 10) -> Iterator[list[int]]:
-    """Training sequences (length SEQ_LEN) of one piece's events, ``augment`` variants."""
+def sequences(events: list[int], rng: random.Random, augment: int = 10,
+              carry: list[int] | None = None) -> Iterator[list[int]]:
+    """Training sequences (length SEQ_LEN) of one piece's events, ``augment`` variants.
+
+    ``carry`` is the token stream left over from the pieces before (extended in place):
+    pieces shorter than a sequence - most chorales and tunes - share sequences with their
+    neighbours, separated by a separator triple, as in the reference's stream. ``z`` is
+    ANTICIPATE when the sequence holds a control token, else AUTOREGRESS.
+    """
     instruments = sorted(A.instruments_of(events))
     end = A.max_time(events)
-    buffer: list[int] = []
-    z = A.AUTOREGRESS
+    buffer: list[int] = carry if carry is not None else []
     for k in range(augment):
         kind = k % 10
         if kind == 0:
@@ -80,21 +86,20 @@ def sequences(events: list[int], rng: random.Random, augment: int = 10) -> Itera
             ev, controls = A.extract_instruments(events, subset)
         else:
             ev, controls = list(events), []
-        if not buffer:
-            z = A.ANTICIPATE if controls else A.AUTOREGRESS
         tokens, left = A.anticipate(A.pad(ev, end), controls)
         tokens = [A.SEPARATOR] * 3 + tokens + [t for t in left]
         buffer += tokens[: len(tokens) - len(tokens) % 3]
         while len(buffer) >= SEQ_LEN - 1:
-            chunk, buffer = buffer[: SEQ_LEN - 1], buffer[SEQ_LEN - 1:]
+            chunk = buffer[: SEQ_LEN - 1]
+            del buffer[: SEQ_LEN - 1]
             try:
                 chunk = A.translate(chunk, -A.min_time(chunk))
             except ValueError:
                 continue
             if A.max_time(chunk) >= A.MAX_TIME:
                 continue
-            yield [z, *chunk]
-            z = A.ANTICIPATE if controls else A.AUTOREGRESS
+            has_controls = any(A.CONTROL_OFFSET <= t < A.SPECIAL_OFFSET for t in chunk)
+            yield [A.ANTICIPATE if has_controls else A.AUTOREGRESS, *chunk]
 
 
 def slot_ids(slot: int) -> torch.Tensor:
@@ -159,6 +164,7 @@ def build_dataset(split: str, *, transpositions: dict | None = None, augment: in
     if limit:
         pieces = pieces[:limit]
     rows: list[list[int]] = []
+    carry: list[int] = []  # the stream runs on across pieces
     for piece in tqdm(pieces, desc=f"sequences ({split})", disable=not progress):
         score = assign_programs(piece.dataset, piece.score(), rng)
         n_shift = transpositions.get(piece.dataset, 1)
@@ -170,13 +176,13 @@ def build_dataset(split: str, *, transpositions: dict | None = None, augment: in
                 continue
             if len(events) < 60:
                 continue
-            rows.extend(sequences(events, rng, augment))
+            rows.extend(sequences(events, rng, augment, carry))
     if not rows:
         return np.zeros((0, SEQ_LEN), dtype=np.int32)
     return np.asarray(rows, dtype=np.int32)
 
 
-DATA_VERSION = 1  # bump when sequences() or the mix changes
+DATA_VERSION = 2  # bump when sequences() or the mix changes (2: the stream runs across pieces)
 
 
 def cached_dataset(split: str, *, augment: int, limit: int | None, seed: int, progress: bool = True) -> np.ndarray:

@@ -38,3 +38,16 @@ def test_structured_embeddings_put_near_times_and_twins_close():
     assert float(t @ e[A.TIME_OFFSET + 1002]) > float(t @ e[A.TIME_OFFSET + 1100]) > float(t @ e[A.TIME_OFFSET + 6000])
     twin = e[A.ATIME_OFFSET + 1000]
     assert float(twin @ t) > float(twin @ e[A.TIME_OFFSET + 3000])
+
+
+def test_short_pieces_share_sequences_through_the_carry():
+    """A plain autoregressive pass over pieces shorter than a sequence still fills sequences."""
+    score = from_music21(corpus.parse("bach/bwv66.6"))
+    events = piece_events(assign_programs("chorales", score, random.Random(0)), 0)
+    assert len(events) < SEQ_LEN
+    rng, carry, seqs = random.Random(1), [], []
+    for _ in range(4):
+        seqs += list(sequences(events, rng, augment=1, carry=carry))
+    assert seqs and all(s[0] == A.AUTOREGRESS and len(s) == SEQ_LEN for s in seqs)
+    assert sum(s.count(A.SEPARATOR) for s in seqs) >= 3
+    assert not list(sequences(events, random.Random(1), augment=1))  # alone, one pass is too short
