@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="checkpoints/abc-tunesformer")
-    ap.add_argument("--flat", help="the flat baseline's checkpoint (loss and speed)")
+    ap.add_argument("--flat", help="the flat baseline's checkpoint (loss and speed), or 'random': a flat model "
+                    "of the same size with random weights (speed per character only)")
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--speed-samples", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
@@ -117,12 +118,21 @@ def main(argv: list[str] | None = None) -> dict:
     result["heldout"] = {"patch": evaluate(model, valid_rows)}
     speed = {"patch": [r["seconds"] / max(1, r["chars"]) for r in rows[: args.speed_samples]]}
     if args.flat:
-        flat = load(args.flat)
-        result["heldout"]["flat"] = evaluate(flat, valid_rows)
+        if args.flat == "random":
+            from dataclasses import replace
+
+            from partita.symbolic.abc import build
+
+            torch.manual_seed(0)
+            flat = build(replace(model.config, kind="flat")).eval()
+        else:
+            flat = load(args.flat)
+            result["heldout"]["flat"] = evaluate(flat, valid_rows)
         speed["flat"] = []
         for i, (prompt, _) in enumerate(tqdm(reqs[: args.speed_samples], desc="flat speed")):
             text, seconds = sample_flat(flat, prompt, seed=i)
             speed["flat"].append(seconds / max(1, len(text) - len(prompt)))
+        result["flat"] = args.flat
     result["ms_per_char"] = {k: 1000 * float(np.mean(v)) for k, v in speed.items()}
     if "flat" in speed:
         result["speedup"] = result["ms_per_char"]["flat"] / result["ms_per_char"]["patch"]

@@ -213,8 +213,37 @@ def main(argv: list[str] | None = None) -> dict:
     (OUT / f"{args.out}.json").write_text(json.dumps(result, indent=1, default=str))
     summary = {k: {kk: vv for kk, vv in v.items() if kk != "rows"} if isinstance(v, dict) else v
                for k, v in result.items()}
+    (OUT / f"{args.out}.md").write_text(markdown(summary))
     print(json.dumps(summary, indent=1, default=str))
     return result
+
+
+def markdown(summary: dict) -> str:
+    """The numbers against the issue's bars, as a table."""
+    lines = [f"# Anticipatory model on held-out pieces ({summary.get('model')})", "",
+             "| measure | value | bar |", "|---|---|---|"]
+    acc = summary.get("accompany")
+    if acc:
+        lines += [
+            f"| harmonic support of the soprano (generated / Bach's own parts) | {acc['harmonic_support']:.3f} / "
+            f"{acc['bach_harmonic_support']:.3f} = {acc['support_ratio']:.2f} | >= 0.90 |",
+            f"| key of the output = key of the original | {acc['key_match']:.2f} | >= 0.90 |",
+            f"| accompaniment sounding during the melody | {acc['coverage']:.2f} | >= 0.75 |",
+            f"| accompaniment notes per note of Bach's lower parts | {acc['accompaniment_notes_per_bach_note']:.2f} | |",
+            f"| seconds per chorale (best of {acc['candidates']}) | {acc['seconds_per_piece']:.1f} | |"]
+    inf = summary.get("infill")
+    if inf:
+        lines += [
+            f"| infill: notes outside the span unchanged | {inf['outside_unchanged']:.3f} | 1.00 |",
+            f"| infill: spans with notes / share of span time sounding | {inf['spans_with_notes']:.2f} / "
+            f"{inf['span_filled']:.2f} | filled |",
+            f"| infill: generated notes in the piece's key | {inf['in_key']:.2f} | >= 0.80 |",
+            f"| infill: notes per original note of the span | {inf['notes_per_original_note']:.2f} | |"]
+    for name, parts in (summary.get("bits") or {}).items():
+        for ds, r in parts.items():
+            lines.append(f"| {name}: {ds} bits per second / per event | {r['bits_per_second']:.1f} / "
+                         f"{r['bits_per_event']:.2f} | |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
