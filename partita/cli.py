@@ -526,12 +526,13 @@ def _train_theme(args: argparse.Namespace) -> int:
     config = ThemeConfig(kind="prompt" if args.baseline else "theme")
     out = args.output or ("checkpoints/theme-prompt" if args.baseline else "checkpoints/theme")
     record = train(out, embedder_path=args.embedder, config=config, steps=args.steps, batch_size=args.batch_size,
-                   limit=args.limit, seed=args.seed, threads=args.threads, progress=not args.quiet)
+                   lr=args.lr, limit=args.limit, seed=args.seed, threads=args.threads, progress=not args.quiet)
     print(f"wrote {out}: {record['steps']} steps, held-out loss {record['heldout_loss']}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from partita.symbolic.training import add_common_options
     parser = argparse.ArgumentParser(
         prog="partita",
         description="partita: a symbolic music composition workbench (text to MIDI, accompaniment, "
@@ -670,34 +671,20 @@ def build_parser() -> argparse.ArgumentParser:
     tb = tr_sub.add_parser("abc", help="the TunesFormer-style bar-patch ABC model (or --flat baseline)")
     tb.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/abc-tunesformer)")
     tb.add_argument("--flat", action="store_true", help="the plain character-level baseline of the same size")
-    tb.add_argument("--steps", type=int, default=3000)
-    tb.add_argument("--batch-size", type=int, default=16)
-    tb.add_argument("--lr", type=float, default=1e-3)
     tb.add_argument("--width", type=int, default=256)
     tb.add_argument("--patch-layers", type=int, default=4)
     tb.add_argument("--char-layers", type=int, default=2)
     tb.add_argument("--heads", type=int, default=4)
-    tb.add_argument("--limit", type=int, help="only this many training tunes")
-    tb.add_argument("--eval-every", type=int, default=500)
-    tb.add_argument("--threads", type=int)
-    tb.add_argument("--seed", type=int, default=0)
-    tb.add_argument("--quiet", action="store_true")
+    add_common_options(tb, steps=3000, batch_size=16, eval_every=500, limit_help="only this many training tunes")
     tb.set_defaults(func=_train_abc)
 
     tf = tr_sub.add_parser("figaro", help="the FIGARO-style description-to-REMI model on the corpus cache")
     tf.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/figaro)")
     tf.add_argument("--no-descriptions", action="store_true", help="the ablation: attribute tokens and bar markers only")
-    tf.add_argument("--steps", type=int, default=2000)
-    tf.add_argument("--batch-size", type=int, default=8)
-    tf.add_argument("--lr", type=float, default=1e-3)
     tf.add_argument("--width", type=int, default=256)
     tf.add_argument("--layers", type=int, default=4)
     tf.add_argument("--heads", type=int, default=4)
-    tf.add_argument("--limit", type=int, help="only this many corpus pieces")
-    tf.add_argument("--eval-every", type=int, default=250)
-    tf.add_argument("--threads", type=int)
-    tf.add_argument("--seed", type=int, default=0)
-    tf.add_argument("--quiet", action="store_true")
+    add_common_options(tf, steps=2000, batch_size=8, eval_every=250)
     tf.set_defaults(func=_train_figaro)
 
     tt = tr_sub.add_parser("themes", help="the theme-retrieval segment embedder (contrastive, on corpus melodies)")
@@ -722,12 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("-o", "--output")
     tm.add_argument("--baseline", action="store_true")
     tm.add_argument("--embedder", default="checkpoints/theme-embedder", help="theme retrieval embedder")
-    tm.add_argument("--steps", type=int, default=2000)
-    tm.add_argument("--batch-size", type=int, default=16)
-    tm.add_argument("--limit", type=int, help="only this many corpus tunes")
-    tm.add_argument("--threads", type=int)
-    tm.add_argument("--seed", type=int, default=0)
-    tm.add_argument("--quiet", action="store_true")
+    add_common_options(tm, steps=2000, batch_size=16, limit_help="only this many corpus tunes")
     tm.set_defaults(func=_train_theme)
 
     te = sub.add_parser("theme", help="a melody that states a given theme again and again (Theme Transformer)")

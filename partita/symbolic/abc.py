@@ -137,35 +137,24 @@ def build(config: AbcModelConfig) -> nn.Module:
 
 
 def save(model: nn.Module, folder: str | Path, record: dict | None = None) -> Path:
-    from safetensors.torch import save_file
+    from partita.symbolic.training import save_state
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    if isinstance(model, CharModel):  # tied weights are stored once
-        state.pop("lm.lm_head.weight", None)
-    else:
-        state.pop("char_decoder.lm_head.weight", None)
-    tmp = folder / (MODEL_FILE + ".tmp")
-    save_file(state, str(tmp))
-    tmp.replace(folder / MODEL_FILE)
-    (folder / CONFIG_FILE).write_text(json.dumps(asdict(model.config), indent=1))
+    skip = ("lm.lm_head.weight",) if isinstance(model, CharModel) else ("char_decoder.lm_head.weight",)  # tied
+    save_state(model, folder, CONFIG_FILE, asdict(model.config), record, skip=skip)
     T.AbcTokenizer(model.config.patch_size).save(folder)
-    if record is not None:
-        (folder / "training.json").write_text(json.dumps(record, indent=1))
-    return folder
+    return Path(folder)
 
 
 def load(folder: str | Path) -> nn.Module:
     """A model saved by :func:`save` (PartitaError when the folder has none)."""
-    from safetensors.torch import load_file
+    from partita.symbolic.training import load_state
 
     folder = Path(folder)
     if not (folder / CONFIG_FILE).exists() or not (folder / MODEL_FILE).exists():
         raise PartitaError(f"{folder}: no ABC model here (train one with `partita train abc`)")
     config = AbcModelConfig(**json.loads((folder / CONFIG_FILE).read_text()))
     model = build(config)
-    missing, unexpected = model.load_state_dict(load_file(str(folder / MODEL_FILE)), strict=False)
+    missing, unexpected = model.load_state_dict(load_state(folder), strict=False)
     if unexpected or [m for m in missing if not m.endswith("lm_head.weight")]:
         raise PartitaError(f"{folder}: weights do not match the config ({len(missing)} missing, "
                            f"{len(unexpected)} unexpected)")
@@ -259,6 +248,8 @@ def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int =
     """Train a model on the corpus ABC tunes (train split), evaluate on the valid split."""
     from tqdm import tqdm
 
+    from partita.symbolic.training import lr_at, optimizer_step
+
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -281,21 +272,13 @@ def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int =
     t0 = time.perf_counter()
     bar = tqdm(range(steps), desc=f"abc ({config.kind})", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        frac = step / max(1, steps)
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         idx = rng.integers(0, len(train_rows), size=batch_size)
         x, m = _batch(model, [train_rows[i] for i in idx])
-        loss = model.loss(x, m)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        value = optimizer_step(model, opt, model.loss(x, m), lr_at(step, steps, lr))
+        bar.set_postfix(loss=f"{value:.3f}")
         done = step + 1
         if done % 50 == 0:
-            record["log"].append({"step": done, "loss": round(loss.item(), 4),
-                                  "seconds": round(time.perf_counter() - t0, 1)})
+            record["log"].append({"step": done, "loss": round(value, 4), "seconds": round(time.perf_counter() - t0, 1)})
         if done % eval_every == 0 or done == steps:
             held = evaluate(model, valid_rows)
             record.update({"steps": done, "heldout": held, "train_seconds": round(time.perf_counter() - t0, 1)})

@@ -243,6 +243,8 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
     """Train on the corpus cache (train split), evaluate the REMI loss on the valid split."""
     from tqdm import tqdm
 
+    from partita.symbolic.training import lr_at, optimizer_step
+
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -266,19 +268,12 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
     t0 = time.perf_counter()
     bar = tqdm(range(steps), desc="figaro", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         x, labels = _batch([train_rows[i] for i in rng.integers(0, len(train_rows), batch_size)], vocab.remi.pad_id)
-        loss = model(x, labels=labels).loss
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        value = optimizer_step(model, opt, model(x, labels=labels).loss, lr_at(step, steps, lr))
+        bar.set_postfix(loss=f"{value:.3f}")
         done = step + 1
         if done % 50 == 0:
-            record["log"].append({"step": done, "loss": round(loss.item(), 4),
-                                  "seconds": round(time.perf_counter() - t0, 1)})
+            record["log"].append({"step": done, "loss": round(value, 4), "seconds": round(time.perf_counter() - t0, 1)})
         if done % eval_every == 0 or done == steps:
             held = evaluate(model, valid_rows, vocab)
             record.update({"steps": done, "heldout": held, "train_seconds": round(time.perf_counter() - t0, 1)})

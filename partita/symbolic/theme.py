@@ -20,7 +20,6 @@ the theme as a prompt and continues it: the paper's comparison.
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from collections.abc import Sequence
@@ -43,7 +42,6 @@ PITCH0 = POS0 + POSITIONS
 DUR0 = PITCH0 + 128
 VOCAB = DUR0 + DURATIONS
 CONFIG_FILE = "theme_model.json"
-MODEL_FILE = "model.safetensors"
 
 Melody = Sequence[tuple[float, float, int]]   # (onset beats, duration beats, pitch)
 
@@ -197,25 +195,19 @@ def build(config: ThemeConfig) -> nn.Module:
 
 
 def save(model: nn.Module, folder: str | Path, record: dict | None = None) -> Path:
-    from safetensors.torch import save_file
+    from partita.symbolic.training import save_state
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / MODEL_FILE))
-    (folder / CONFIG_FILE).write_text(json.dumps(asdict(model.config)))
-    if record is not None:
-        (folder / "training.json").write_text(json.dumps(record, indent=1))
-    return folder
+    return save_state(model, folder, CONFIG_FILE, asdict(model.config), record)
 
 
 def load(folder: str | Path) -> nn.Module:
-    from safetensors.torch import load_file
+    from partita.symbolic.training import load_state
 
     folder = Path(folder)
     if not (folder / CONFIG_FILE).exists():
         raise PartitaError(f"{folder}: no theme model here (train one with `partita train theme`)")
     model = build(ThemeConfig(**json.loads((folder / CONFIG_FILE).read_text())))
-    model.load_state_dict(load_file(str(folder / MODEL_FILE)))
+    model.load_state_dict(load_state(folder))
     return model.eval()
 
 
@@ -306,6 +298,7 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
     from tqdm import tqdm
 
     from partita.symbolic.themes import load as load_embedder
+    from partita.symbolic.training import lr_at, optimizer_step
 
     if threads:
         torch.set_num_threads(threads)
@@ -323,17 +316,11 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
     record: dict = {"config": asdict(config), "train_pairs": len(train_pairs), "valid_pairs": len(valid_pairs),
                     "data_seconds": round(time.perf_counter() - t0, 1), "log": []}
     for step in tqdm(range(steps), desc=f"theme ({config.kind})", disable=not progress):
-        for g in opt.param_groups:
-            g["lr"] = lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / steps))
         batch = _batch([train_pairs[i] for i in rng.integers(0, len(train_pairs), batch_size)], config.max_len,
                        config.max_theme)
-        loss = loss_of(model, batch)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        value = optimizer_step(model, opt, loss_of(model, batch), lr_at(step, steps, lr, floor=0.0))
         if (step + 1) % 100 == 0:
-            record["log"].append({"step": step + 1, "loss": round(loss.item(), 4)})
+            record["log"].append({"step": step + 1, "loss": round(value, 4)})
     model.eval()
     with torch.no_grad():
         losses = [loss_of(model, _batch(valid_pairs[i:i + 16], config.max_len, config.max_theme)).item()

@@ -32,7 +32,6 @@ from partita.errors import PartitaError
 
 MAX_NOTES = 32
 CONFIG_FILE = "theme_embedder.json"
-MODEL_FILE = "model.safetensors"
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 
 
@@ -238,25 +237,19 @@ def retrieval_accuracy(model: SegmentEmbedder, segs: Sequence[Segment], rng: ran
 
 
 def save(model: SegmentEmbedder, folder: str | Path, record: dict | None = None) -> Path:
-    from safetensors.torch import save_file
+    from partita.symbolic.training import save_state
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / MODEL_FILE))
-    (folder / CONFIG_FILE).write_text(json.dumps(asdict(model.config)))
-    if record is not None:
-        (folder / "training.json").write_text(json.dumps(record, indent=1))
-    return folder
+    return save_state(model, folder, CONFIG_FILE, asdict(model.config), record)
 
 
 def load(folder: str | Path) -> SegmentEmbedder:
-    from safetensors.torch import load_file
+    from partita.symbolic.training import load_state
 
     folder = Path(folder)
     if not (folder / CONFIG_FILE).exists():
         raise PartitaError(f"{folder}: no theme embedder here (train one with `partita train themes`)")
     model = SegmentEmbedder(EmbedderConfig(**json.loads((folder / CONFIG_FILE).read_text())))
-    model.load_state_dict(load_file(str(folder / MODEL_FILE)))
+    model.load_state_dict(load_state(folder))
     return model.eval()
 
 

@@ -225,6 +225,7 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
     from tqdm import tqdm
 
     from partita.symbolic.anticipatory import amt_config, build_model
+    from partita.symbolic.training import lr_at, optimizer_step
 
     if threads:
         torch.set_num_threads(threads)
@@ -253,27 +254,16 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
     start_step = record["steps"]
     total = start_step + steps
 
-    def lr_at(step: int) -> float:
-        warm = 100
-        return lr * min(1.0, (step + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
-
     rng = np.random.default_rng(seed + start_step)
     bar = tqdm(range(start_step, total), desc="anticipatory", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step)
         idx = rng.integers(0, len(train_data), size=batch_size)
         x = torch.from_numpy(train_data[idx]).long()
-        loss = grammar_loss(model, x)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        value = optimizer_step(model, opt, grammar_loss(model, x), lr_at(step, total, lr))
+        bar.set_postfix(loss=f"{value:.3f}")
         done = step + 1
         if done % 50 == 0:
-            record["log"].append({"step": done, "loss": round(loss.item(), 4),
-                                  "seconds": round(time.perf_counter() - t0, 1)})
+            record["log"].append({"step": done, "loss": round(value, 4), "seconds": round(time.perf_counter() - t0, 1)})
         if done % eval_every == 0 or done == total:
             held = evaluate(model, valid_data)
             record.update({"steps": done, "heldout": held, "train_sequences": int(len(train_data)),
