@@ -254,12 +254,15 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
     allowed_notes[A.REST] = True  # rests keep time moving, as in training (padding); dropped from the output
     used: set[int] = set()
     new: list[int] = []
+    same, new_or_rest = 0, False  # events sampled at the current onset
     while True:
         floor = max(current, last_event)
         win.ensure(floor + A.DELTA_TICKS)
         lo = floor - win.offset
         times = TIME_IDS.copy()
         times[A.TIME_OFFSET: A.TIME_OFFSET + lo] = False  # times never go back
+        if same >= MAX_PER_ONSET:
+            times[A.TIME_OFFSET + lo] = False  # a chord is full: time moves on
         if max_step is not None:
             times[A.TIME_OFFSET + lo + max_step + 1: A.DUR_OFFSET] = False
         if grid_mask is not None:
@@ -276,15 +279,19 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
             if t is not None:
                 win.sampler.seq.pop()
             break
+        t_global = t - A.TIME_OFFSET + win.offset
+        same = same + 1 if t_global == last_event and new_or_rest else 0
+        new_or_rest = True
         d = win.sampler.step([lambda _s: DUR_IDS])
         notes = allowed_notes.copy()
         if instruments is None and len(used) >= max_instruments:
             notes &= note_ids(sorted(used))
             notes[A.REST] = True
+        if t_global == last_event:
+            notes[A.REST] = False  # a rest only where time moves on (as padding does in training)
         n = win.sampler.step([lambda _s, m=notes: m])
         if d is None or n is None:
             break
-        t_global = t - A.TIME_OFFSET + win.offset
         triple = (A.TIME_OFFSET + t_global, d, n)
         history.append(triple)
         if n != A.REST:
@@ -370,6 +377,9 @@ def _events_of(score: Score, what: str) -> list[int]:
         raise PartitaError(f"the {what} has no notes")
     return events
 
+
+MAX_PER_ONSET = 12
+"""Most events generated at one onset (a small model can otherwise repeat a chord note)."""
 
 MAX_STEP = 250
 """Most ticks (2.5 s) one generated event may move time forward in accompany, infill and
