@@ -506,9 +506,11 @@ def check_tune(text: str, request: TuneRequest) -> dict:
     if not measures or score.note_num() == 0:
         report["error"] = "no music"
         return report
-    wrong = [i for i, m in enumerate(measures)
-             if 0 < i < len(measures) - 1 and abs(m.duration.quarterLength - m.barDuration.quarterLength) > 1e-6]
     num, den = request.meter
+    # music21 re-bars an overfull bar into measures of their own lengths, so each inner
+    # measure is checked against the asked meter, not against its own bar duration
+    wrong = [i for i, m in enumerate(measures)
+             if 0 < i < len(measures) - 1 and abs(m.duration.quarterLength - 4 * num / den) > 1e-6]
     est = estimate_key(score)
     measured_key = None if est is None else (est.tonic, est.mode)
     want_key = (request.key[0] % 12, request.key[1])
