@@ -509,8 +509,18 @@ def check_tune(text: str, request: TuneRequest) -> dict:
     num, den = request.meter
     # music21 re-bars an overfull bar into measures of their own lengths, so each inner
     # measure is checked against the asked meter, not against its own bar duration
-    wrong = [i for i, m in enumerate(measures)
-             if 0 < i < len(measures) - 1 and abs(m.duration.quarterLength - 4 * num / den) > 1e-6]
+    bar = 4 * num / den
+
+    def boundary(m) -> bool:  # noqa: ANN001 - a music21 Measure next to a repeat or section line
+        right, left = m.rightBarline, m.leftBarline
+        return (right is not None and (right.classes[0] == "Repeat" or right.type != "regular")) or \
+            (left is not None and (left.classes[0] == "Repeat" or left.type != "regular"))
+
+    # a short bar is legal next to a repeat or section line (pickups, second endings)
+    wrong = [i for i, m in enumerate(measures) if 0 < i < len(measures) - 1 and (
+        m.duration.quarterLength > bar + 1e-6
+        or (m.duration.quarterLength < bar - 1e-6 and not (boundary(m) or boundary(measures[i + 1])
+                                                           or boundary(measures[i - 1]))))]
     est = estimate_key(score)
     measured_key = None if est is None else (est.tonic, est.mode)
     want_key = (request.key[0] % 12, request.key[1])
