@@ -137,12 +137,7 @@ def build_dataset(split: str, vocab: JointVocab, *, context: int, descriptions: 
     from partita import datasets
 
     rng = random.Random(seed)
-    pieces = []
-    for name in ("chorales", "classical", "abc_tunes"):
-        try:
-            pieces += list(datasets.load(name, split=split))
-        except Exception:  # noqa: BLE001 - a dataset not built is left out
-            continue
+    pieces = datasets.load_built(split, ("chorales", "classical", "abc_tunes"))
     rng.shuffle(pieces)
     if limit:
         pieces = pieces[:limit]

@@ -169,12 +169,7 @@ def corpus_segments(split: str, limit: int | None = None, seed: int = 0, bars: i
     from partita import datasets
 
     rng = random.Random(seed)
-    pieces = []
-    for name in ("abc_tunes", "chorales"):
-        try:
-            pieces += list(datasets.load(name, split=split))
-        except Exception:  # noqa: BLE001
-            continue
+    pieces = datasets.load_built(split, ("abc_tunes", "chorales"))
     rng.shuffle(pieces)
     out: list[Segment] = []
     for p in pieces[: limit or None]:

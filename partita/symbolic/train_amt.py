@@ -154,12 +154,7 @@ def build_dataset(split: str, *, transpositions: dict | None = None, augment: in
 
     transpositions = {**TRANSPOSITIONS, **(transpositions or {})}
     rng = random.Random(seed)
-    pieces = []
-    for name in ("chorales", "classical", "abc_tunes"):
-        try:
-            pieces += list(datasets.load(name, split=split, cache_dir=cache_dir))
-        except Exception:  # noqa: BLE001 - a dataset not built is left out
-            continue
+    pieces = datasets.load_built(split, ("chorales", "classical", "abc_tunes"), cache_dir=cache_dir)
     rng.shuffle(pieces)
     if limit:
         pieces = pieces[:limit]

@@ -151,12 +151,7 @@ def corpus_captions(split: str, *, per_piece: int = 3, limit: int | None = None,
     from partita import datasets
 
     rng = random.Random(seed)
-    pieces = []
-    for name in ("chorales", "classical", "abc_tunes"):
-        try:
-            pieces += list(datasets.load(name, split=split))
-        except Exception:  # noqa: BLE001
-            continue
+    pieces = datasets.load_built(split, ("chorales", "classical", "abc_tunes"))
     rng.shuffle(pieces)
     rows = []
     for p in tqdm(pieces[: limit or None], desc=f"captions ({split})", disable=not progress):
