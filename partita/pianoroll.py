@@ -29,8 +29,6 @@ def plot(score: Score, out: str | Path, *, title: str | None = None, seconds: fl
                 break
             ax.add_patch(plt.Rectangle((n.time, n.pitch - 0.4), max(n.duration, 0.02), 0.8,
                                        color=colours(i % 10), alpha=0.8, label=name if j == 0 else None))
-    ticks = score.tpq if hasattr(score, "tpq") else score.ticks_per_quarter
-    del ticks
     ratio = sec.end() / max(score.end(), 1)
     for b in bar_starts(score):
         if seconds is None or b * ratio <= seconds:

@@ -296,20 +296,14 @@ def _cache_of(out):  # noqa: ANN001, ANN202
     return cache_of(out)
 
 
-def _sample(logits: torch.Tensor, allowed: np.ndarray, top_p: float, temperature: float,
-            generator: torch.Generator) -> int:
-    from partita.symbolic.sampling import nucleus
-
-    idx = torch.from_numpy(np.flatnonzero(allowed))
-    sub = nucleus(logits[idx] / max(temperature, 1e-5), top_p)
-    return int(idx[torch.multinomial(torch.softmax(sub, -1), 1, generator=generator)])
-
 
 @torch.no_grad()
 def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max_patches: int | None = None,
                    top_p: float = 0.9, temperature: float = 1.0, seed: int = 0) -> list[list[int]]:
     """Continue a list of patches until the end patch (or ``max_patches`` in all);
     returns the new patches (without the end patch)."""
+    from partita.symbolic.sampling import sample_among
+
     cfg = model.config
     tok = T.AbcTokenizer(cfg.patch_size)
     table = tok.grammar.mask_table()
@@ -350,7 +344,7 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
                     allowed[T.EOS_PATCH] = True
                 if len(chars) == 1:
                     allowed[T.EOS_PATCH] = False
-            c = _sample(o.logits[0, -1], allowed, top_p, temperature, gen)
+            c = sample_among(o.logits[0, -1], allowed, top_p, temperature, gen)
             chars.append(c)
             if c in (T.EOS, T.EOS_PATCH):
                 break

@@ -58,6 +58,20 @@ def _cache_of(out):  # noqa: ANN001, ANN202 - model output → its KV cache
     return out.get("cache", None) if hasattr(out, "get") and "cache" in out else out.past_key_values
 
 
+def sample_among(logits: torch.Tensor, allowed: np.ndarray, top_p: float, temperature: float,
+                 generator: torch.Generator) -> int | None:
+    """Draw one id among the ``allowed`` ones (a bool mask) by nucleus sampling at
+    ``temperature``; None when nothing is allowed. Sorting and drawing only over the allowed
+    ids (a time slot allows 10k of 55k ids, a note slot of one instrument 128) makes small
+    models' steps about 3x faster."""
+    ids = np.flatnonzero(allowed)
+    if not len(ids):
+        return None
+    idx = torch.from_numpy(ids)
+    sub = nucleus(logits[idx] / max(temperature, 1e-5), top_p)
+    return int(idx[torch.multinomial(torch.softmax(sub, dim=-1), 1, generator=generator)])
+
+
 class Sampler:
     """Token-by-token sampling state: the sequence, and the model's KV cache over it.
 
@@ -103,14 +117,9 @@ class Sampler:
         mask = np.ones(logits.shape[0], dtype=bool)
         for constraint in constraints:
             mask &= constraint(self.seq)
-        allowed = np.flatnonzero(mask)
-        if not len(allowed):
+        token = sample_among(logits, mask, self.config.top_p, self.config.temperature, self.generator)
+        if token is None:
             return None
-        # sort and draw among the allowed ids only (a time slot allows 10k of 55k ids, a note
-        # slot of one instrument 128): 3x faster steps for small models
-        idx = torch.from_numpy(allowed)
-        sub = nucleus(logits[idx] / max(self.config.temperature, 1e-5), self.config.top_p)
-        token = int(idx[torch.multinomial(torch.softmax(sub, dim=-1), 1, generator=self.generator)])
         self.seq.append(token)
         return token
 

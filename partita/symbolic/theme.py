@@ -285,8 +285,6 @@ def corpus_pairs(split: str, embedder, limit: int | None = None, bars: int = 2, 
             continue
         ts = score.time_signatures[0] if len(score.time_signatures) else None
         beats = ts.numerator * 4 / ts.denominator if ts else 4.0
-        tpq = score.ticks_per_quarter
-        del tpq
         notes = melody_notes(score)
         out.append(make_pair(notes, beats, [o - 1 for o in found[0].occurrences], bars))
     return out
@@ -340,7 +338,7 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
              max_tokens: int = 1000) -> list[tuple[float, float, int]]:
     """A melody of ``bars`` bars stating ``theme`` at bars 1, 1 + every, ... (theme
     regions for the theme model; the prompt model just continues the theme)."""
-    from partita.symbolic.sampling import nucleus
+    from partita.symbolic.sampling import sample_among
 
     if len(theme) < 2:
         raise PartitaError("a theme needs at least two notes")
@@ -374,9 +372,7 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
             allowed[PITCH0:DUR0] = True
         else:  # a pitch
             allowed[DUR0:VOCAB] = True
-        idx = torch.nonzero(allowed).flatten()
-        sub = nucleus(logits[idx] / max(temperature, 1e-5), top_p)
-        tok = int(idx[torch.multinomial(torch.softmax(sub, -1), 1, generator=gen)])
+        tok = sample_among(logits, allowed.numpy(), top_p, temperature, gen)
         if tok == EOS:
             break
         if tok == BAR:
