@@ -296,7 +296,6 @@ def _cache_of(out):  # noqa: ANN001, ANN202
     return cache_of(out)
 
 
-
 @torch.no_grad()
 def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max_patches: int | None = None,
                    top_p: float = 0.9, temperature: float = 1.0, seed: int = 0) -> list[list[int]]:
