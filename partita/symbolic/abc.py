@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -298,10 +299,16 @@ def _cache_of(out):  # noqa: ANN001, ANN202
 
 @torch.no_grad()
 def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max_patches: int | None = None,
-                   top_p: float = 0.9, temperature: float = 1.0, seed: int = 0) -> list[list[int]]:
+                   top_p: float = 0.9, temperature: float = 1.0, seed: int = 0,
+                   guard: FormGuard | None = None) -> list[list[int]]:
     """Continue a list of patches until the end patch (or ``max_patches`` in all);
-    returns the new patches (without the end patch)."""
-    from partita.symbolic.sampling import sample_among
+    returns the new patches (without the end patch).
+
+    With a ``guard`` (:class:`FormGuard`), each new patch is reviewed before it is kept: a
+    rejected patch is sampled again by the character decoder (the patch decoder's state
+    does not change, so a retry costs one bar's characters), the guard's repair stands in
+    after ``guard.tries`` rejections, and the tune ends when the guard says the form is
+    complete (and not before)."""
 
     cfg = model.config
     tok = T.AbcTokenizer(cfg.patch_size)
@@ -314,7 +321,7 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
     cache = None
     fed = 0
     start_state = model.start
-    while len(patches) < limit:
+    while len(patches) < limit and not (guard is not None and guard.done):
         # patch decoder, cached: feed the patches not yet seen
         if fed == 0:
             inp = torch.cat([start_state, *(model.embed_patches(_pad(p, model.width))[None, None]
@@ -325,16 +332,43 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
         cache = _cache_of(out)
         fed = len(patches) + 1
         state = out.last_hidden_state[:, -1]
-        # character decoder
-        chars: list[int] = []
-        x = state[:, None]
-        ccache = None
+        attempts: list[str] = []
         while True:
+            chars = _sample_chars(model, state, table, types, top_p, temperature, gen,
+                                  end_allowed=guard is None)
+            if guard is None or chars[0] == T.EOS:
+                break
+            text = tok.decode([chars])
+            kept = guard.review(text)
+            if kept is None:
+                attempts.append(text)
+                if len(attempts) < guard.tries:
+                    continue
+                kept = guard.repair(attempts)
+            chars = [T.BOS_PATCH, *tok._ids(kept), T.EOS_PATCH]
+            break
+        if chars[0] == T.EOS:
+            break
+        patches.append(chars)
+        new.append(chars)
+    return new
+
+
+def _sample_chars(model: BarPatchModel, state: torch.Tensor, table: np.ndarray, types: np.ndarray, top_p: float,
+                  temperature: float, gen: torch.Generator, end_allowed: bool = True) -> list[int]:
+    """One patch from the character decoder, started from the patch decoder's ``state``."""
+    from partita.symbolic.sampling import sample_among
+
+    cfg = model.config
+    chars: list[int] = []
+    x = state[:, None]
+    ccache = None
+    while True:
             o = model.char_decoder(inputs_embeds=x, cache=ccache, use_cache=True)
             ccache = _cache_of(o)
             if not chars:
                 allowed = np.zeros(cfg.vocab_size, dtype=bool)
-                allowed[[T.BOS_PATCH, T.EOS]] = True
+                allowed[[T.BOS_PATCH, T.EOS] if end_allowed else T.BOS_PATCH] = True
             else:
                 allowed = table[int(types[chars[-1]])].copy()
                 allowed[[T.PAD, T.EOS, T.BOS]] = False
@@ -346,13 +380,8 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
             c = sample_among(o.logits[0, -1], allowed, top_p, temperature, gen)
             chars.append(c)
             if c in (T.EOS, T.EOS_PATCH):
-                break
+                return chars
             x = model.char_decoder.transformer.wte(torch.tensor([[c]]))
-        if chars[0] == T.EOS:
-            break
-        patches.append(chars)
-        new.append(chars)
-    return new
 
 
 def _pad(patch: Sequence[int], width: int) -> torch.Tensor:
@@ -420,6 +449,158 @@ class TuneRequest:
             lines.append(f"R:{self.rhythm}")
         lines.append(f"K:{self.key_field()}")
         return T.format_control_codes(self.controls()) + "\n".join(lines) + "\n"
+
+
+def bar_length(text: str, meter: tuple[int, int], unit: str) -> float | None:
+    """Quarter notes of music in an ABC fragment (barlines ignored, grace notes free), read
+    by music21 under ``M:``/``L:`` - the parser that judges the finished tune; None where
+    music21 cannot read it."""
+    from music21 import converter
+
+    from partita.score import _quiet_stdout
+
+    try:
+        with _quiet_stdout():
+            stream = converter.parse(f"X:1\nM:{meter[0]}/{meter[1]}\nL:{unit}\nK:C\n{text.strip()}\n", format="abc")
+        return float(sum(n.duration.quarterLength for n in stream.flatten().notesAndRests
+                         if not n.duration.isGrace))
+    except Exception:  # noqa: BLE001 - any music21 failure means unreadable
+        return None
+
+
+_BAR_CHARS = set("ABCDEFGabcdefgzx,'/0123456789^_=-()<>{}[].~")
+"""What a bar may hold outside chord symbols, decorations and barlines: notes, rests,
+accidentals, octave marks, lengths, chords, grace notes, slurs, ties, broken rhythm."""
+
+
+class FormGuard:
+    """Holds a tune to its :class:`TuneRequest` while the model writes it, bar by bar.
+
+    A bar is kept when music21 reads it, it adds up to the meter (no pickups: every bar
+    full), it has no variant endings or field lines, and its closing barline ends a section
+    exactly where the asked form does (the last bar of every section, and only there); a
+    ``|:`` may open a bar only at the start of a section. A bar longer than one patch is
+    checked as its pieces arrive. :meth:`repair` stands in when the model misses
+    ``tries`` times: the best attempt with its barline set right, a short bar padded with
+    a rest, or (all too long) the section's previous bar again. ``repairs`` counts them.
+    """
+
+    def __init__(self, request: TuneRequest, tries: int = 16):
+        self.request = request
+        self.tries = tries
+        num, den = request.meter
+        self.unit = T._default_unit(f"{num}/{den}")
+        self.bar_ql = 4 * num / den
+        self.section = 0
+        self.bar = 0            # bars done in the current section
+        self.pending = ""       # the pieces so far of a bar longer than one patch
+        self.previous = ""      # the last complete bar
+        self.repairs = 0
+
+    @property
+    def done(self) -> bool:
+        return self.section >= self.request.sections
+
+    def _last_bar(self) -> bool:
+        return self.bar + 1 == self.request.bars_per_section
+
+    def _verdict(self, text: str) -> tuple[str, float | None, bool]:
+        """('partial' | 'full' | 'bad', quarter notes, barline as asked)."""
+        if T._BODY_FIELD.match(text) or "\n" in text.rstrip("\n"):
+            return "bad", None, False
+        whole = self.pending + text
+        if not self.pending and text[:1] in set(":]|/0123456789") - ({"|"} if text[:2] == "|:" else set()):
+            return "bad", None, False  # it would run into the previous bar's barline
+        tokens = [t for t in T._bar_tokens(whole) if t[0] != "space"]
+        if not any(kind == "other" and t in T._MUSIC for kind, t in tokens) and tokens and tokens[-1][0] == "bar":
+            return "bad", None, False
+        if any(kind == "bar" and any(T._is_variant(u) for u in T._bar_units(t)) for kind, t in tokens):
+            return "bad", None, False
+        if any((kind == "other" and t not in _BAR_CHARS) or kind == "field"
+               or (kind == "quote" and (len(t) < 2 or t[-1] != '"')) for kind, t in tokens):
+            return "bad", None, False  # stray letters, multi-bar rests, inline fields, open strings
+        for a, b in ("[]", "{}"):
+            opened = 0
+            for kind, t in tokens:
+                opened += (kind == "other" and t == a) - (kind == "other" and t == b)
+                if opened not in (0, 1):
+                    return "bad", None, False
+            if opened and tokens[-1][0] == "bar":
+                return "bad", None, False
+        length = bar_length(whole, self.request.meter, self.unit)
+        if length is None:
+            return "bad", None, False
+        if not tokens or tokens[-1][0] != "bar":
+            # a line ends only after a barline: split_bars would make the piece a bar of its own
+            fits = length < self.bar_ql - 1e-6 and len(whole) < 4 * T.PATCH_SIZE and "\n" not in text
+            return ("partial" if fits else "bad"), length, False
+        opens_repeat = tokens[0][0] == "bar" and ":" in tokens[0][1] and len(tokens) > 1
+        barline_ok = T._ends_section(tokens[-1][1]) == self._last_bar() and not (opens_repeat and self.bar > 0)
+        return "full", length, barline_ok
+
+    def review(self, text: str) -> str | None:
+        """``text`` (one patch) if it may stay, else None."""
+        kind, length, barline_ok = self._verdict(text)
+        if kind == "partial":
+            self.pending += text
+            return text
+        if kind == "full" and barline_ok and abs(length - self.bar_ql) < 1e-6:
+            self._advance(self.pending + text)
+            return text
+        return None
+
+    def _advance(self, bar: str) -> None:
+        self.previous, self.pending = bar, ""
+        self.bar += 1
+        if self.bar == self.request.bars_per_section:
+            self.section, self.bar = self.section + 1, 0
+
+    def _closing(self) -> str:
+        if not self._last_bar():
+            return "|"
+        return "|]" if self.section + 1 == self.request.sections else "||"
+
+    def _rebar(self, text: str, pad: float = 0.0) -> str:
+        """``text`` with its closing barline run (if any) replaced by the one the form wants,
+        an opening ``|:`` dropped where a section does not start, and ``pad`` quarter notes
+        of rest added before the barline."""
+        body = text.rstrip()
+        end = text[len(body):]
+        tokens = T._bar_tokens(body)
+        while tokens and tokens[-1][0] in ("bar", "space"):
+            body = body[: len(body) - len(tokens.pop()[1])]
+        if self.bar > 0 and not self.pending and tokens and tokens[0][0] == "bar":
+            body = body[len(tokens[0][1]):]
+        if pad > 1e-6:
+            units = Fraction(pad).limit_denominator(96) / (4 * Fraction(self.unit))
+            body += " z" + ("" if units == 1 else str(units.numerator) if units.denominator == 1
+                            else f"{units.numerator}/{units.denominator}")
+        return body + self._closing() + end
+
+    def repair(self, attempts: Sequence[str]) -> str:
+        """A patch that completes the bar, from the rejected ``attempts`` (see the class notes)."""
+        self.repairs += 1
+        scored = []
+        for a in attempts:
+            kind, length, _ = self._verdict(a)
+            if kind in ("full", "partial") and length is not None:
+                scored.append((abs(length - self.bar_ql), length, a))
+        scored.sort(key=lambda x: x[0])
+        fits = [a for gap, _, a in scored if gap < 1e-6]
+        short = [(length, a) for _, length, a in scored if length < self.bar_ql - 1e-6]
+        if fits:
+            text = self._rebar(fits[0])
+        elif short:
+            text = self._rebar(short[0][1], pad=self.bar_ql - short[0][0])
+        elif self.pending:  # a long bar whose last piece overran: close it with a rest
+            have = bar_length(self.pending, self.request.meter, self.unit) or 0.0
+            text = self._rebar("", pad=self.bar_ql - have)
+        elif self.previous:
+            text = self._rebar(self.previous)
+        else:
+            text = self._rebar("", pad=self.bar_ql)
+        self._advance(self.pending + text)
+        return text
 
 
 def request_from_prompt(prompt: str, *, sections: int | None = None, bars_per_section: int | None = None,
@@ -531,26 +712,32 @@ def check_tune(text: str, request: TuneRequest) -> dict:
 
 def _score_of(report: dict) -> tuple:
     return (report.get("valid", False), report.get("sections_ok", False), report.get("bars_ok", False),
-            bool(report.get("key_ok")), report.get("meter_ok", False))
+            bool(report.get("key_ok")), report.get("meter_ok", False), -report.get("repaired_bars", 0))
 
 
 def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, seed: int = 0,
-            top_p: float = 0.9, temperature: float = 1.0) -> TuneResult:
+            top_p: float = 0.9, temperature: float = 1.0, guarded: bool = True) -> TuneResult:
     """Tunes from the model for the request; the one that honours it best (valid, sections,
-    bars, key, meter, in that order) is kept."""
+    bars, key, meter, fewest repaired bars, in that order) is kept. ``guarded`` writes each
+    under a :class:`FormGuard` (bars that fill the meter, barlines where the form puts them);
+    without it the model's text stands as sampled."""
     request.check()
     tok = T.AbcTokenizer(model.config.patch_size)
     prompt_text = request.prompt_text()
     prompt = [[T.BOS_PATCH, *tok._ids(p), T.EOS_PATCH] for p in prompt_text.splitlines(keepends=True)]
-    budget = len(prompt) + request.sections * request.bars_per_section + 8
+    budget = len(prompt) + 3 * request.sections * request.bars_per_section + 8  # long bars take two patches
     t0 = time.perf_counter()
     best, best_key, reports = None, None, []
     for i in range(max(1, candidates)):
-        new = generate_patch(model, prompt, max_patches=budget, top_p=top_p, temperature=temperature, seed=seed + i)
+        guard = FormGuard(request) if guarded else None
+        new = generate_patch(model, prompt, max_patches=budget, top_p=top_p, temperature=temperature, seed=seed + i,
+                             guard=guard)
         text = prompt_text + tok.decode(new)
         if not text.endswith("\n"):
             text += "\n"
         report = check_tune(text, request)
+        if guard is not None:
+            report["repaired_bars"] = guard.repairs
         reports.append(report)
         key = _score_of(report)
         if best_key is None or key > best_key:

@@ -117,3 +117,53 @@ def test_trimmed_batches_score_like_full_width_ones():
     full = torch.full((*x.shape[:2], T.PATCH_SIZE + 2), T.PAD)
     full[..., : x.shape[-1]] = x
     assert model.loss(full, m).item() == pytest.approx(model.loss(x, m).item(), rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def one_tune_model():
+    """A tiny model that has seen one 4/4 reel: it writes notes, but knows no other meter."""
+    model = tiny()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x, m = M._batch(model, M.encode_tunes([TUNE]))
+    for _ in range(60):
+        loss = model.loss(x, m)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@pytest.mark.parametrize("meter,form", [((4, 4), "AB"), ((6, 8), "AABA"), ((3, 4), "A")])
+def test_the_guard_holds_a_weak_model_to_the_form(one_tune_model, meter, form):
+    req = M.TuneRequest(sections=len(form), bars_per_section=4, form=form, meter=meter, key=(2, "major"))
+    result = M.compose(one_tune_model, req, candidates=1, seed=1)
+    report = result.report
+    assert report["parses"] and report["valid"], (report, result.text)
+    assert report["sections_ok"] and report["bars_ok"] and report["meter_ok"], (report, result.text)
+
+
+def test_without_the_guard_a_random_model_breaks_the_form():
+    req = M.TuneRequest(sections=2, bars_per_section=4, meter=(6, 8))
+    result = M.compose(tiny().eval(), req, candidates=1, seed=1, guarded=False)
+    assert not (result.report.get("valid") and result.report.get("bars_ok"))
+
+
+def test_the_guard_keeps_bars_that_fit_and_rejects_the_rest():
+    guard = M.FormGuard(M.TuneRequest(sections=2, bars_per_section=2, meter=(4, 4)), tries=2)
+    assert guard.review("GABc dedB||") is None          # a section line inside a section
+    assert guard.review("GABc ded|") is None            # short of the meter
+    assert guard.review("GABc dedB d2|") is None         # over it
+    assert guard.review("M:3/4\n") is None               # no meter changes
+    assert guard.review("GABc dedB|") == "GABc dedB|"
+    assert guard.review("|:GABc dedB:|") is None        # a repeat cannot open mid-section
+    assert guard.review("GA Bc ") == "GA Bc "            # a bar in two pieces
+    assert guard.review("dedB||\n") == "dedB||\n" and guard.section == 1 and guard.bar == 0
+    assert guard.review("|:g2gf gdBd|") == "|:g2gf gdBd|"  # a new section may open a repeat
+    fixed = guard.repair(["A2F2 G4|", "A2F2|"])         # right length, wrong barline: set right
+    assert fixed == "A2F2 G4|]" and guard.done and guard.repairs == 1
+
+
+def test_the_guard_pads_a_short_bar_with_a_rest():
+    guard = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=2, meter=(6, 8)))
+    fixed = guard.repair(["ABc|", "ABcdefg2|"])
+    assert fixed == "ABc z3|" and M.bar_length(fixed, (6, 8), "1/8") == 3.0
