@@ -185,10 +185,16 @@ def _train_ddsp(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from partita.symbolic.generate import generate, write_generation
 
+    description = None
+    if args.description:
+        from partita.symbolic.description_file import read_description
+
+        description = read_description(args.description)
     gen = generate(args.prompt, seed=args.seed, bars=args.bars, candidates=args.candidates,
-                   use_embeddings=not args.no_embeddings, model=args.model)
-    paths = write_generation(gen, args.output, render=args.render, engine=args.engine)
-    print(f"prompt: {args.prompt}")
+                   use_embeddings=not args.no_embeddings, model=args.model, description=description)
+    name = Path(args.description).stem if args.description and not args.prompt.strip() else None
+    paths = write_generation(gen, args.output, render=args.render, engine=args.engine, name=name)
+    print(f"prompt: {args.prompt}" + (f" + description {args.description}" if args.description else ""))
     for note in gen.attributes.notes:
         print(f"  note: {note}")
     print(gen.report.markdown())
@@ -576,7 +582,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_info)
 
     g = sub.add_parser("generate", help="text prompt -> MIDI (+ MusicXML, JSON report, audio with --render)")
-    g.add_argument("prompt", help='e.g. "a jig in D major for fiddle and tin whistle, 32 bars"')
+    g.add_argument("prompt", nargs="?", default="",
+                   help='e.g. "a jig in D major for fiddle and tin whistle, 32 bars" (optional with --description)')
     g.add_argument("-o", "--output", default="out", help="output folder (default out/)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--bars", type=int, help="length in bars (overrides the prompt)")
@@ -586,6 +593,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-embeddings", action="store_true", help="skip MiniLM style matching (faster start)")
     g.add_argument("--model", help="a FIGARO checkpoint folder: the model writes melody and harmony parts "
                    "(default: every part from the rule-based arranger)")
+    g.add_argument("--description", metavar="FILE", help="a per-bar description (JSON or YAML: key, meter, tempo, "
+                   "instruments, and bars of chord / density / instruments / section / repeat) instead of the planner")
     g.set_defaults(func=_generate)
 
     r = sub.add_parser("render", help="render a score to audio (WAV or FLAC)")

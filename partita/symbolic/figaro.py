@@ -417,7 +417,8 @@ def descriptions_from_plan(plan, programs: Sequence[int]) -> list[D.BarDescripti
         out.append(D.BarDescription(
             meter=f"{num}/{den}", density=D._bin(notes, D.DENSITY_EDGES), mean_pitch=mean_pitch,
             mean_velocity=4, mean_duration=D._bin(beats / per_part, D.DURATION_EDGES),
-            instruments=tuple(sorted(set(programs))), chord=_chord_label(bar.chord)))
+            instruments=tuple(sorted(set(programs) & set(bar.instruments))) or tuple(sorted(set(programs))),
+            chord=_chord_label(bar.chord)))
     return out
 
 

@@ -93,7 +93,8 @@ def _with_model_parts(arrangement, plan, instruments: tuple[int, ...], style: tu
 
 
 def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None, candidates: int = 4,
-             use_embeddings: bool = False, model: str | Path | None = None) -> Generation:
+             use_embeddings: bool = False, model: str | Path | None = None,
+             description: dict | None = None) -> Generation:
     """Generate a piece for a prompt (or ready Attributes) and keep the most faithful of
     ``candidates`` seeded candidates.
 
@@ -105,15 +106,27 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         use_embeddings: match words no rule knows to styles with MiniLM (slower start).
         model: a FIGARO checkpoint folder: the model writes the melody and harmony parts
             under the plan's descriptions, the arranger the drums, bass and comping.
+        description: a per-bar description (partita.symbolic.description_file) that
+            replaces the planner: its bars, chords, densities and per-bar instruments.
     """
     t0 = time.perf_counter()
-    if isinstance(prompt, Attributes):
+    fixed_plan = None
+    if description is not None:
+        from partita.symbolic.description_file import attributes_and_plan
+
+        if isinstance(prompt, Attributes):
+            raise ValueError("a description goes with a text prompt (or an empty one), not with Attributes")
+        if bars is not None:
+            raise ValueError("--bars and a description: the description gives the bars")
+        attrs, fixed_plan = attributes_and_plan(description, prompt, seed=seed)
+        text = prompt
+    elif isinstance(prompt, Attributes):
         from partita.text.parse import fill_open
 
         attrs, text = fill_open(prompt, seed=seed), ""
     else:
         attrs, text = parse_prompt(prompt, seed=seed, use_embeddings=use_embeddings), prompt
-    if bars is not None:
+    if bars is not None and fixed_plan is None:
         if not 1 <= bars <= 256:
             raise ValueError(f"--bars must be between 1 and 256, not {bars}")
         attrs = replace(attrs, bars=bars, seconds=None, notes=(*attrs.notes, f"bars set to {bars} by --bars"))
@@ -128,13 +141,17 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         net = load_figaro(model)
     written, scores, writer_maps = [], [], []
     for i in range(max(1, candidates)):
-        p = make_plan(attrs, seed=seed + i)
+        p = fixed_plan or make_plan(attrs, seed=seed + i)
         arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=seed + i)
         if net is not None:
             score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style, net, seed + i)
             arrangement = type(arrangement)(score, parts)
         else:
             writers = dict.fromkeys(arrangement.parts, "arranger")
+        if fixed_plan is not None:
+            from partita.symbolic.description_file import silence_resting_parts
+
+            arrangement = type(arrangement)(silence_resting_parts(arrangement.score, p), arrangement.parts)
         written.append(arrangement)
         writer_maps.append(writers)
         scores.append(arrangement.score)
