@@ -456,7 +456,7 @@ def _train_abc(args: argparse.Namespace) -> int:
 def _train_figaro(args: argparse.Namespace) -> int:
     from partita.symbolic.figaro import FigaroConfig, train
 
-    config = FigaroConfig(d_model=args.width, layers=args.layers, heads=args.heads,
+    config = FigaroConfig(context=args.context, d_model=args.width, layers=args.layers, heads=args.heads,
                           descriptions=not args.no_descriptions)
     out = args.output or ("checkpoints/figaro-nodesc" if args.no_descriptions else "checkpoints/figaro")
     record = train(out, config=config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit,
@@ -691,6 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     tf.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/figaro)")
     tf.add_argument("--no-descriptions", action="store_true", help="the ablation: attribute tokens and bar markers only")
     tf.add_argument("--width", type=int, default=256)
+    tf.add_argument("--context", type=int, default=512, help="tokens per training window (and the model's positions)")
     tf.add_argument("--layers", type=int, default=4)
     tf.add_argument("--heads", type=int, default=4)
     add_common_options(tf, steps=2000, batch_size=8, eval_every=250)

@@ -39,7 +39,7 @@ CONFIG_FILE = "figaro.json"
 
 @dataclass
 class FigaroConfig:
-    context: int = 1024
+    context: int = 512
     d_model: int = 256
     layers: int = 4
     heads: int = 4
