@@ -50,7 +50,11 @@ def requests(n: int, seed: int = 0) -> list[tuple[str, object, str]]:
         if not m or not codes.sections or len(set(codes.bars)) != 1:
             continue
         key = parse_key(fields["K"].strip()) or None
-        req = TuneRequest(sections=codes.sections, bars_per_section=codes.bars[0],
+        letters: list[str] = []
+        for sims in codes.similarity:  # E:10 to an earlier section: the same letter
+            same = next((j for j, v in enumerate(sims) if v == 10), None)
+            letters.append(letters[same] if same is not None else "ABCDEFGH"[len(set(letters))])
+        req = TuneRequest(sections=codes.sections, bars_per_section=codes.bars[0], form="".join(letters),
                           meter=(int(m.group(1)), int(m.group(2))), key=key or (0, "unknown"))
         try:
             req.check()
@@ -135,12 +139,13 @@ def main(argv: list[str] | None = None) -> dict:
         "parses": share(lambda r: r.get("parses")), "valid": share(lambda r: r.get("valid")),
         "sections_honoured": share(lambda r: r.get("sections_ok")),
         "bars_honoured": share(lambda r: r.get("bars_ok")),
+        "form_honoured": share(lambda r: r.get("form_ok")),
         "meter_as_asked": share(lambda r: r.get("meter_ok")),
         "key_as_asked": float(np.mean([bool(r["report"]["key_ok"]) for r in keyed])) if keyed else None,
         "key_samples": len(keyed),
         # the same checks on the held-out tunes themselves: the ceiling the checks allow
         "originals": {k: float(np.mean([bool(r.get(k)) for r in originals]))
-                      for k in ("parses", "valid", "sections_ok", "bars_ok", "key_ok")},
+                      for k in ("parses", "valid", "sections_ok", "bars_ok", "form_ok", "key_ok")},
     }
     valid_rows = encode_tunes(corpus_tunes("test"))[:400]
     result["heldout"] = {"patch": evaluate(model, valid_rows)}

@@ -333,7 +333,8 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
         fed = len(patches) + 1
         state = out.last_hidden_state[:, -1]
         attempts: list[str] = []
-        while True:
+        repeat = guard.forced() if guard is not None else None
+        while repeat is None:
             chars = _sample_chars(model, state, table, types, top_p, temperature, gen,
                                   end_allowed=guard is None)
             if guard is None or chars[0] == T.EOS:
@@ -347,6 +348,8 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
                 kept = guard.repair(attempts)
             chars = [T.BOS_PATCH, *tok._ids(kept), T.EOS_PATCH]
             break
+        if repeat is not None:
+            chars = [T.BOS_PATCH, *tok._ids(repeat), T.EOS_PATCH]
         if chars[0] == T.EOS:
             break
         patches.append(chars)
@@ -496,6 +499,8 @@ class FormGuard:
         self.pending = ""       # the pieces so far of a bar longer than one patch
         self.previous = ""      # the last complete bar
         self.repairs = 0
+        self.written: list[list[str]] = [[]]   # the bars of each section so far
+        self.form = (request.form or "ABCDEFGH"[: request.sections]).upper()
 
     @property
     def done(self) -> bool:
@@ -551,9 +556,25 @@ class FormGuard:
 
     def _advance(self, bar: str) -> None:
         self.previous, self.pending = bar, ""
+        self.written[-1].append(bar)
         self.bar += 1
         if self.bar == self.request.bars_per_section:
             self.section, self.bar = self.section + 1, 0
+            self.written.append([])
+
+    def forced(self) -> str | None:
+        """The next bar when the form repeats an earlier section (``AABA``: the second A
+        and the last are the first A again, ``E:10``), with its barline set for its new
+        place; None where the model writes."""
+        if self.done or self.pending:
+            return None
+        letter = self.form[self.section]
+        earlier = self.form.index(letter)
+        if earlier == self.section:
+            return None
+        text = self._rebar(self.written[earlier][self.bar])
+        self._advance(text)
+        return text
 
     def _closing(self) -> str:
         if not self._last_bar():
@@ -698,8 +719,12 @@ def check_tune(text: str, request: TuneRequest) -> dict:
     est = estimate_key(score)
     measured_key = None if est is None else (est.tonic, est.mode)
     want_key = (request.key[0] % 12, request.key[1])
+    asked_sims = request.controls().similarity
+    same_form = codes.sections == request.sections and all(
+        (got == 10) == (want == 10) for gs, ws in zip(codes.similarity, asked_sims, strict=True)
+        for got, want in zip(gs, ws, strict=True))
     report.update({
-        "parses": True, "measures": len(measures), "bars_off_meter": len(wrong),
+        "parses": True, "measures": len(measures), "bars_off_meter": len(wrong), "form_ok": same_form,
         "valid": not wrong,
         "sections_ok": codes.sections == request.sections,
         "bars_ok": all(b == request.bars_per_section for b in codes.bars) and codes.sections == request.sections,
@@ -712,7 +737,8 @@ def check_tune(text: str, request: TuneRequest) -> dict:
 
 def _score_of(report: dict) -> tuple:
     return (report.get("valid", False), report.get("sections_ok", False), report.get("bars_ok", False),
-            bool(report.get("key_ok")), report.get("meter_ok", False), -report.get("repaired_bars", 0))
+            report.get("form_ok", False), bool(report.get("key_ok")), report.get("meter_ok", False),
+            -report.get("repaired_bars", 0))
 
 
 def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, seed: int = 0,

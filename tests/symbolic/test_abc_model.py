@@ -140,6 +140,7 @@ def test_the_guard_holds_a_weak_model_to_the_form(one_tune_model, meter, form):
     report = result.report
     assert report["parses"] and report["valid"], (report, result.text)
     assert report["sections_ok"] and report["bars_ok"] and report["meter_ok"], (report, result.text)
+    assert report["form_ok"], (report, result.text)  # a repeated letter is the same music (E:10)
 
 
 def test_without_the_guard_a_random_model_breaks_the_form():
