@@ -454,21 +454,33 @@ class TuneRequest:
         return T.format_control_codes(self.controls()) + "\n".join(lines) + "\n"
 
 
-def bar_length(text: str, meter: tuple[int, int], unit: str) -> float | None:
-    """Quarter notes of music in an ABC fragment (barlines ignored, grace notes free), read
-    by music21 under ``M:``/``L:`` - the parser that judges the finished tune; None where
-    music21 cannot read it."""
+def read_bar(text: str, meter: tuple[int, int], unit: str, key: str = "C") -> tuple[float, int | None] | None:
+    """(quarter notes of music, pitch class of the last note or None) of an ABC fragment
+    (barlines ignored, grace notes free), read by music21 - the parser that judges the
+    finished tune - under ``M:``, ``L:`` and ``K:``; None where music21 cannot read it."""
     from music21 import converter
 
     from partita.score import _quiet_stdout
 
     try:
         with _quiet_stdout():
-            stream = converter.parse(f"X:1\nM:{meter[0]}/{meter[1]}\nL:{unit}\nK:C\n{text.strip()}\n", format="abc")
-        return float(sum(n.duration.quarterLength for n in stream.flatten().notesAndRests
-                         if not n.duration.isGrace))
+            stream = converter.parse(f"X:1\nM:{meter[0]}/{meter[1]}\nL:{unit}\nK:{key}\n{text.strip()}\n",
+                                     format="abc")
+        events = [n for n in stream.flatten().notesAndRests if not n.duration.isGrace]
+        pitched = [n for n in events if n.isNote or n.isChord]
+        last = None
+        if pitched:
+            p = pitched[-1].pitches
+            last = int(min(p).pitchClass) if p else None
+        return float(sum(n.duration.quarterLength for n in events)), last
     except Exception:  # noqa: BLE001 - any music21 failure means unreadable
         return None
+
+
+def bar_length(text: str, meter: tuple[int, int], unit: str) -> float | None:
+    """Quarter notes of music in an ABC fragment (see :func:`read_bar`)."""
+    read = read_bar(text, meter, unit)
+    return None if read is None else read[0]
 
 
 _BAR_CHARS = set("ABCDEFGabcdefgzx,'/0123456789^_=-()<>{}[].~")
@@ -482,7 +494,8 @@ class FormGuard:
     A bar is kept when music21 reads it, it adds up to the meter (no pickups: every bar
     full), it has no variant endings or field lines, and its closing barline ends a section
     exactly where the asked form does (the last bar of every section, and only there); a
-    ``|:`` may open a bar only at the start of a section. A bar longer than one patch is
+    ``|:`` may open a bar only at the start of a section; the last bar of the tune ends on
+    the tonic. A bar longer than one patch is
     checked as its pieces arrive. :meth:`repair` stands in when the model misses
     ``tries`` times: the best attempt with its barline set right, a short bar padded with
     a rest, or (all too long) the section's previous bar again. ``repairs`` counts them.
@@ -532,15 +545,18 @@ class FormGuard:
                     return "bad", None, False
             if opened and tokens[-1][0] == "bar":
                 return "bad", None, False
-        length = bar_length(whole, self.request.meter, self.unit)
-        if length is None:
+        read = read_bar(whole, self.request.meter, self.unit, self.request.key_field())
+        if read is None:
             return "bad", None, False
+        length, last_pc = read
         if not tokens or tokens[-1][0] != "bar":
             # a line ends only after a barline: split_bars would make the piece a bar of its own
             fits = length < self.bar_ql - 1e-6 and len(whole) < 4 * T.PATCH_SIZE and "\n" not in text
             return ("partial" if fits else "bad"), length, False
         opens_repeat = tokens[0][0] == "bar" and ":" in tokens[0][1] and len(tokens) > 1
         barline_ok = T._ends_section(tokens[-1][1]) == self._last_bar() and not (opens_repeat and self.bar > 0)
+        if self._last_bar() and self.section == self.request.sections - 1:  # the tune ends on its tonic
+            barline_ok = barline_ok and last_pc == self.request.key[0] % 12
         return "full", length, barline_ok
 
     def review(self, text: str) -> str | None:

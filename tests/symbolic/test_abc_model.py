@@ -168,3 +168,11 @@ def test_the_guard_pads_a_short_bar_with_a_rest():
     guard = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=2, meter=(6, 8)))
     fixed = guard.repair(["ABc|", "ABcdefg2|"])
     assert fixed == "ABc z3|" and M.bar_length(fixed, (6, 8), "1/8") == 3.0
+
+
+def test_the_guard_ends_the_tune_on_its_tonic():
+    guard = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=1, meter=(4, 4), key=(7, "major")))
+    assert guard.review("GABc dedB|]") is None             # ends on B
+    assert guard.review("GABc dBAG|]") == "GABc dBAG|]"    # ends on G
+    minor = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=1, meter=(4, 4), key=(6, "minor")))
+    assert minor.review("ABcd cBAF|]") == "ABcd cBAF|]"  # K:F#m: F is F sharp
