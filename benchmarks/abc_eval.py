@@ -86,7 +86,8 @@ def sample_best(model, prompt_text: str, request, seed: int, candidates: int, gu
     best = None
     seconds = chars = 0.0
     for c in range(candidates):
-        guard = FormGuard(request) if guarded else None
+        unit = next((line[2:].strip() for line in prompt_text.splitlines() if line.startswith("L:")), None)
+        guard = FormGuard(request, unit=unit) if guarded else None
         text, sec = sample_patch(model, prompt_text, seed * 1000 + c, guard)
         rep = check_tune(text, request)
         if guard is not None:

@@ -501,11 +501,11 @@ class FormGuard:
     a rest, or (all too long) the section's previous bar again. ``repairs`` counts them.
     """
 
-    def __init__(self, request: TuneRequest, tries: int = 16):
+    def __init__(self, request: TuneRequest, tries: int = 16, unit: str | None = None):
         self.request = request
         self.tries = tries
         num, den = request.meter
-        self.unit = T._default_unit(f"{num}/{den}")
+        self.unit = unit or T._default_unit(f"{num}/{den}")   # the L: field the tune is written under
         self.bar_ql = 4 * num / den
         self.section = 0
         self.bar = 0            # bars done in the current section
@@ -619,11 +619,12 @@ class FormGuard:
         self.repairs += 1
         scored = []
         for a in attempts:
-            kind, length, _ = self._verdict(a)
+            kind, length, ending_ok = self._verdict(a)
             if kind in ("full", "partial") and length is not None:
-                scored.append((abs(length - self.bar_ql), length, a))
-        scored.sort(key=lambda x: x[0])
-        fits = [a for gap, _, a in scored if gap < 1e-6]
+                scored.append((abs(length - self.bar_ql), not ending_ok, length, a))
+        scored.sort(key=lambda x: x[:2])   # the right length first, then the right ending (tonic)
+        fits = [a for gap, _, _, a in scored if gap < 1e-6]
+        scored = [(gap, length, a) for gap, _, length, a in scored]
         short = [(length, a) for _, length, a in scored if length < self.bar_ql - 1e-6]
         if fits:
             text = self._rebar(fits[0])
