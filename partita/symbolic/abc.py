@@ -454,8 +454,9 @@ class TuneRequest:
         return T.format_control_codes(self.controls()) + "\n".join(lines) + "\n"
 
 
-def read_bar(text: str, meter: tuple[int, int], unit: str, key: str = "C") -> tuple[float, int | None] | None:
-    """(quarter notes of music, pitch class of the last note or None) of an ABC fragment
+def read_bar(text: str, meter: tuple[int, int], unit: str,
+             key: str = "C") -> tuple[float, int | None, int | None] | None:
+    """(quarter notes of music, pitch classes of the first and last notes or None) of an ABC fragment
     (barlines ignored, grace notes free), read by music21 - the parser that judges the
     finished tune - under ``M:``, ``L:`` and ``K:``; None where music21 cannot read it."""
     from music21 import converter
@@ -468,11 +469,11 @@ def read_bar(text: str, meter: tuple[int, int], unit: str, key: str = "C") -> tu
                                      format="abc")
         events = [n for n in stream.flatten().notesAndRests if not n.duration.isGrace]
         pitched = [n for n in events if n.isNote or n.isChord]
-        last = None
+        first = last = None
         if pitched:
-            p = pitched[-1].pitches
-            last = int(min(p).pitchClass) if p else None
-        return float(sum(n.duration.quarterLength for n in events)), last
+            first = int(max(pitched[0].pitches).pitchClass) if pitched[0].pitches else None
+            last = int(min(pitched[-1].pitches).pitchClass) if pitched[-1].pitches else None
+        return float(sum(n.duration.quarterLength for n in events)), first, last
     except Exception:  # noqa: BLE001 - any music21 failure means unreadable
         return None
 
@@ -494,8 +495,8 @@ class FormGuard:
     A bar is kept when music21 reads it, it adds up to the meter (no pickups: every bar
     full), it has no variant endings or field lines, and its closing barline ends a section
     exactly where the asked form does (the last bar of every section, and only there); a
-    ``|:`` may open a bar only at the start of a section; the last bar of the tune ends on
-    the tonic. A bar longer than one patch is
+    ``|:`` may open a bar only at the start of a section; the tune opens on a note of the
+    tonic triad and its last bar ends on the tonic (how a tune states its key). A bar longer than one patch is
     checked as its pieces arrive. :meth:`repair` stands in when the model misses
     ``tries`` times: the best attempt with its barline set right, a short bar padded with
     a rest, or (all too long) the section's previous bar again. ``repairs`` counts them.
@@ -537,6 +538,13 @@ class FormGuard:
         if any((kind == "other" and t not in _BAR_CHARS) or kind == "field"
                or (kind == "quote" and (len(t) < 2 or t[-1] != '"')) for kind, t in tokens):
             return "bad", None, False  # stray letters, multi-bar rests, inline fields, open strings
+        if any(kind == "bar" for kind, _ in tokens[1:-1]):
+            return "bad", None, False  # one bar at a time
+        raw = [(kind, t) for kind, t in T._bar_tokens(whole)]
+        for (k0, t0), (k1, t1) in zip([("space", " "), *raw], raw, strict=False):
+            if k1 == "other" and t1 in "0123456789/" and not (k0 == "other" and (t0 in "0123456789/,']" or
+                                                                                   t0 in T._MUSIC)):
+                return "bad", None, False  # a length with no note before it
         for a, b in ("[]", "{}"):
             opened = 0
             for kind, t in tokens:
@@ -548,7 +556,12 @@ class FormGuard:
         read = read_bar(whole, self.request.meter, self.unit, self.request.key_field())
         if read is None:
             return "bad", None, False
-        length, last_pc = read
+        length, first_pc, last_pc = read
+        tonic = self.request.key[0] % 12
+        if self.section == 0 and self.bar == 0 and not self.pending and first_pc is not None:
+            third = 3 if self.request.key[1] in ("minor", "aeolian", "dorian", "phrygian", "locrian") else 4
+            if first_pc not in (tonic, (tonic + third) % 12, (tonic + 7) % 12):
+                return "bad", None, False  # the tune opens on a note of the tonic triad
         if not tokens or tokens[-1][0] != "bar":
             # a line ends only after a barline: split_bars would make the piece a bar of its own
             fits = length < self.bar_ql - 1e-6 and len(whole) < 4 * T.PATCH_SIZE and "\n" not in text
@@ -556,7 +569,7 @@ class FormGuard:
         opens_repeat = tokens[0][0] == "bar" and ":" in tokens[0][1] and len(tokens) > 1
         barline_ok = T._ends_section(tokens[-1][1]) == self._last_bar() and not (opens_repeat and self.bar > 0)
         if self._last_bar() and self.section == self.request.sections - 1:  # the tune ends on its tonic
-            barline_ok = barline_ok and last_pc == self.request.key[0] % 12
+            barline_ok = barline_ok and last_pc == tonic
         return "full", length, barline_ok
 
     def review(self, text: str) -> str | None:
@@ -626,17 +639,18 @@ class FormGuard:
         fits = [a for gap, _, _, a in scored if gap < 1e-6]
         scored = [(gap, length, a) for gap, _, length, a in scored]
         short = [(length, a) for _, length, a in scored if length < self.bar_ql - 1e-6]
-        if fits:
-            text = self._rebar(fits[0])
-        elif short:
-            text = self._rebar(short[0][1], pad=self.bar_ql - short[0][0])
-        elif self.pending:  # a long bar whose last piece overran: close it with a rest
+        options = [self._rebar(a) for a in fits]
+        options += [self._rebar(a, pad=self.bar_ql - length) for length, a in short[:1]]
+        if self.pending:  # a long bar whose last piece overran: close it with a rest
             have = bar_length(self.pending, self.request.meter, self.unit) or 0.0
-            text = self._rebar("", pad=self.bar_ql - have)
+            options.append(self._rebar("", pad=self.bar_ql - have))
         elif self.previous:
-            text = self._rebar(self.previous)
-        else:
-            text = self._rebar("", pad=self.bar_ql)
+            options.append(self._rebar(self.previous))
+        options.append(self._rebar("", pad=self.bar_ql))
+        # the first that reads as a full bar once its barlines are set (repeat signs can
+        # change how music21 reads the notes before them)
+        text = next((o for o in options if abs((bar_length(self.pending + o, self.request.meter, self.unit) or -1)
+                                                 - self.bar_ql) < 1e-6), options[-1])
         self._advance(self.pending + text)
         return text
 

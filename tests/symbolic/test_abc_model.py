@@ -165,7 +165,7 @@ def test_the_guard_keeps_bars_that_fit_and_rejects_the_rest():
 
 
 def test_the_guard_pads_a_short_bar_with_a_rest():
-    guard = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=2, meter=(6, 8)))
+    guard = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=2, meter=(6, 8), key=(2, "major")))
     fixed = guard.repair(["ABc|", "ABcdefg2|"])
     assert fixed == "ABc z3|" and M.bar_length(fixed, (6, 8), "1/8") == 3.0
 
@@ -176,3 +176,9 @@ def test_the_guard_ends_the_tune_on_its_tonic():
     assert guard.review("GABc dBAG|]") == "GABc dBAG|]"    # ends on G
     minor = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=1, meter=(4, 4), key=(6, "minor")))
     assert minor.review("ABcd cBAF|]") == "ABcd cBAF|]"  # K:F#m: F is F sharp
+
+
+def test_the_guard_opens_the_tune_on_the_tonic_triad():
+    guard = M.FormGuard(M.TuneRequest(sections=1, bars_per_section=2, meter=(4, 4), key=(2, "major")))
+    assert guard.review("cdec dBAG|") is None              # C natural: not in D major's triad
+    assert guard.review("FABc dBAG|") == "FABc dBAG|"      # F sharp, the third
