@@ -386,10 +386,27 @@ def generate(model, vocab: JointVocab, attributes: Sequence[str], plan: Sequence
                 last_position = int(masks.position[tok])
         done_bars.append(sampler.seq[start:])
     remi = [t for b in done_bars for t in b if t < vocab.offset]
-    score = vocab.remi.decode(remi)
+    score = _clip(vocab.remi.decode(remi), plan)
     if tempo:
         score.tempos.clear()
         score.tempos.append(Tempo(0, qpm=float(tempo)))
+    return score
+
+
+def _clip(score, plan: Sequence[D.BarDescription]):  # noqa: ANN001, ANN202 - a Score
+    """Notes held past the plan's last bar end with it (a clean ending, the asked length)."""
+    quarters = 0.0
+    for bar in plan:
+        num, den = (int(x) for x in bar.meter.split("/")) if "/" in bar.meter else (4, 4)
+        quarters += 4 * num / den
+    end = round(quarters * score.ticks_per_quarter)
+    for track in score.tracks:
+        kept = [n for n in track.notes if n.time < end]
+        for n in kept:
+            n.duration = min(n.duration, end - n.time)
+        track.notes.clear()
+        for n in kept:
+            track.notes.append(n)
     return score
 
 

@@ -68,6 +68,7 @@ def test_generation_follows_the_plan(vocab, chorale, tmp_path):
     assert [(ts.numerator, ts.denominator) for ts in score.time_signatures][:1] == [(3, 4)]
     assert score.tempos[0].qpm == pytest.approx(90, abs=1e-3)
     assert max(n.time for t in score.tracks for n in t.notes) < 3 * 3 * score.ticks_per_quarter  # three bars
+    assert max(n.end for t in score.tracks for n in t.notes) <= 3 * 3 * score.ticks_per_quarter  # ends with them
     with pytest.raises(PartitaError, match="no bars"):
         F.generate(model, vocab2, attrs, [])
     with pytest.raises(PartitaError, match="no FIGARO model"):
