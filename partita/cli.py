@@ -191,7 +191,8 @@ def _generate(args: argparse.Namespace) -> int:
 
         description = read_description(args.description)
     gen = generate(args.prompt, seed=args.seed, bars=args.bars, candidates=args.candidates,
-                   use_embeddings=not args.no_embeddings, model=args.model, description=description)
+                   use_embeddings=not args.no_embeddings, model=None if args.arranger_only else args.model,
+                   description=description)
     name = Path(args.description).stem if args.description and not args.prompt.strip() else None
     paths = write_generation(gen, args.output, render=args.render, engine=args.engine, name=name)
     print(f"prompt: {args.prompt}" + (f" + description {args.description}" if args.description else ""))
@@ -591,8 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--render", action="store_true", help="also render audio (WAV)")
     g.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"])
     g.add_argument("--no-embeddings", action="store_true", help="skip MiniLM style matching (faster start)")
-    g.add_argument("--model", help="a FIGARO checkpoint folder: the model writes melody and harmony parts "
-                   "(default: every part from the rule-based arranger)")
+    g.add_argument("--model", default="auto", help="a FIGARO checkpoint folder: the model writes melody and "
+                   "harmony parts (default: the shipped checkpoints/figaro)")
+    g.add_argument("--arranger-only", action="store_true", help="every part from the rule-based arranger (fast)")
     g.add_argument("--description", metavar="FILE", help="a per-bar description (JSON or YAML: key, meter, tempo, "
                    "instruments, and bars of chord / density / instruments / section / repeat) instead of the planner")
     g.set_defaults(func=_generate)

@@ -1,8 +1,9 @@
 """Text → MIDI: prompt → Attributes → plan → parts → best of N candidates by fidelity.
 
-Today every part is written by the rule-based arranger (partita.symbolic.arranger) from the
-planner's per-bar description; the report says so. The FIGARO-style model will take over
-the melody and harmony parts when its checkpoint ships, through the same plan.
+The planner writes a per-bar description; the FIGARO-style model (``model=``; ``"auto"``
+picks the shipped checkpoint) writes the melody and harmony parts under it, and the
+rule-based arranger (partita.symbolic.arranger) the drums, bass and comping - or every
+part, without a model. The report says who wrote what.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ class Generation:
             "candidates": self.candidate_scores,
             "seconds": round(self.seconds, 3),
         }
+
+
+SHIPPED_FIGARO = Path(__file__).resolve().parents[2] / "checkpoints" / "figaro"
+"""The FIGARO checkpoint that ``model="auto"`` picks when it is there."""
+
+
+def resolve_model(model: str | Path | None) -> Path | None:
+    """``"auto"``: the shipped FIGARO checkpoint if present (else None: the arranger writes
+    every part); a path stays a path; None stays None."""
+    if model is None:
+        return None
+    if str(model) == "auto":
+        return SHIPPED_FIGARO if (SHIPPED_FIGARO / "figaro.json").exists() else None
+    return Path(model)
 
 
 def slug(prompt: str, limit: int = 6) -> str:
@@ -104,8 +119,9 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         bars: overrides the length asked in the prompt.
         candidates: how many candidates to write and rerank (at least 1).
         use_embeddings: match words no rule knows to styles with MiniLM (slower start).
-        model: a FIGARO checkpoint folder: the model writes the melody and harmony parts
-            under the plan's descriptions, the arranger the drums, bass and comping.
+        model: a FIGARO checkpoint folder (or ``"auto"``: the shipped one): the model
+            writes the melody and harmony parts under the plan's descriptions, the
+            arranger the drums, bass and comping. None: the arranger writes every part.
         description: a per-bar description (partita.symbolic.description_file) that
             replaces the planner: its bars, chords, densities and per-bar instruments.
     """
@@ -135,6 +151,7 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
 
         attrs = replace(attrs, bars=bars_for(attrs), notes=(*attrs.notes, f"{attrs.seconds:g} s is {bars_for(attrs)} bars"))
     net = None
+    model = resolve_model(model)
     if model is not None:
         from partita.symbolic.figaro import load as load_figaro
 
