@@ -87,23 +87,20 @@ def _with_model_parts(arrangement, plan, instruments: tuple[int, ...], style: tu
     if not programs:
         return arrangement.score, arrangement.parts, writers
     written = write_parts(net, vocab, plan, programs, style=style, config=SamplingConfig(seed=seed))
+    by_program = {t.program: t for t in written.tracks if not t.is_drum and len(t.notes)}
     score = arrangement.score.copy()
+    mine = [score.tracks[i] for i in range(len(score.tracks))]
     names = list(arrangement.parts)
-    keep = [i for i, name in enumerate(names) if arrangement.parts[name] not in MODEL_ROLES]
-    tracks = [score.tracks[i] for i in keep]
-    parts = {names[i]: arrangement.parts[names[i]] for i in keep}
-    writers = {names[i]: "arranger" for i in keep}
     score.tracks.clear()
-    for t in tracks:
-        score.tracks.append(t)
-    by_program = {t.program: t for t in written.tracks if not t.is_drum}
-    for program, role in zip(instruments, role_of, strict=True):
-        if role in MODEL_ROLES and program in by_program:
-            name = next(n for n, r in arrangement.parts.items() if r == role and n not in parts)
-            track = by_program.pop(program)
+    parts, writers = {}, {}
+    for i, (program, role) in enumerate(zip(instruments, role_of, strict=True)):
+        name = names[i]
+        track, writer = mine[i], "arranger"
+        if role in MODEL_ROLES and program in by_program:   # a part the model left empty stays the arranger's
+            track, writer = by_program.pop(program), "figaro model"
             track.name = name
-            score.tracks.append(track)  # both at partita.score.TPQ
-            parts[name], writers[name] = role, "figaro model"
+        score.tracks.append(track)  # both at partita.score.TPQ
+        parts[name], writers[name] = role, writer
     return score, parts, writers
 
 
@@ -175,6 +172,19 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
     from partita.mir.fidelity import fidelity_report
 
     reports = [fidelity_report(s, attrs) for s in scores]
+    if net is not None and max(r.score for r in reports) < 1.0:
+        # none of the model's candidates honours everything asked: the arranger's own
+        # candidate joins the rerank (the report says who wrote each part)
+        p = fixed_plan or make_plan(attrs, seed=seed)
+        arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=seed)
+        if fixed_plan is not None:
+            from partita.symbolic.description_file import silence_resting_parts
+
+            arrangement = type(arrangement)(silence_resting_parts(arrangement.score, p), arrangement.parts)
+        written.append(arrangement)
+        writer_maps.append(dict.fromkeys(arrangement.parts, "arranger"))
+        scores.append(arrangement.score)
+        reports.append(fidelity_report(arrangement.score, attrs))
     best_score, report = best_of(scores, attrs)
     index = scores.index(best_score)
     return Generation(text, best_score, attrs, report, written[index].parts, [r.score for r in reports],

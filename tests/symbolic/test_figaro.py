@@ -81,11 +81,23 @@ def test_generate_with_a_figaro_checkpoint_keeps_drums_and_bass_with_the_arrange
     torch.manual_seed(0)
     cfg = F.FigaroConfig(context=512, d_model=32, layers=1, heads=2)
     F.save(F.build_model(cfg, vocab).eval(), tmp_path / "fig", cfg, vocab)
+    from partita.symbolic.arranger import arrange
+    from partita.symbolic.generate import _with_model_parts
+    from partita.symbolic.planner import plan as make_plan
+    from partita.text.parse import parse_prompt
+
+    attrs = parse_prompt("a waltz in D minor for violin, bass and drums, 4 bars", seed=0)
+    p = make_plan(attrs, seed=0)
+    arrangement = arrange(p, attrs.instruments, seed=0)
+    score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style,
+                                              F.load(tmp_path / "fig"), seed=0)
+    assert writers["Violin"] == "figaro model" and parts["Violin"] == "melody"
+    assert writers["drums"] == "arranger" and writers["Electric Bass (finger)"] == "arranger"
+    assert [t.name for t in score.tracks] == list(arrangement.parts)
+    # a random model misses what was asked: the arranger's own candidate joins the rerank
     gen = generate("a waltz in D minor for violin, bass and drums, 4 bars", seed=0, candidates=1,
                    model=tmp_path / "fig")
-    parts = gen.to_dict()["parts"]
-    assert parts["Violin"] == "figaro model (melody)"
-    assert parts["drums"] == "arranger (drums)" and parts["Electric Bass (finger)"] == "arranger (bass)"
+    assert len(gen.candidate_scores) == 2 and gen.report.score == max(gen.candidate_scores)
     programs = sorted(t.program for t in gen.score.tracks if not t.is_drum)
     assert 40 in programs and any(t.is_drum for t in gen.score.tracks)
 
