@@ -35,6 +35,8 @@ from partita.tokenizers import description as D
 from partita.tokenizers.remi import RemiTokenizer
 
 CONFIG_FILE = "figaro.json"
+MAX_PER_POSITION = 8
+"""Most notes the sampler lets start at one position of a bar (all instruments together)."""
 
 
 @dataclass
@@ -298,6 +300,8 @@ class _Masks:
             if n.startswith("Position_"):
                 self.position[i] = int(n.split("_")[1])
         self.per_beat = max(vocab.remi.miditok.config.beat_res.values())
+        self.is_pitch = np.zeros(vocab.remi.vocab_size, dtype=bool)
+        self.is_pitch[[i for i, n in enumerate(names) if n.startswith(("Pitch_", "PitchDrum_"))]] = True
         self.not_in_bar = np.zeros(vocab.remi.vocab_size, dtype=bool)
         for i, n in enumerate(names):
             if n.split("_")[0] in ("Bar", "BOS", "PAD", "EOS", "TimeSig", "Tempo"):
@@ -308,7 +312,7 @@ class _Masks:
         """What may follow ``prev`` inside a bar: REMI ids by the grammar, positions inside
         the meter's bar and after ``last_position`` (time never goes back), programs of the
         bar's instruments only; where the grammar would allow a new bar, the end-of-bar
-        marker (the next description's ``Bar``) or, in the last bar, EOS."""
+        marker (the next description's ``Bar``), and in the last bar EOS too."""
         v = self.vocab
         allowed_remi = self.table[int(self.types[prev])] if prev < v.offset else self.table[self.start]
         can_end = bool(allowed_remi[v.bar_remi])
@@ -322,7 +326,10 @@ class _Masks:
         pos = self.position
         m[: v.offset][(pos >= 0) & ((pos >= beats * self.per_beat) | (pos <= last_position))] = False
         if can_end:
-            m[v.remi.eos_id if last_bar else v.bar_desc] = True
+            # in the last bar the model may also end as it would end any bar (the next
+            # description's Bar): it saw a piece's EOS rarely, a bar's end in every bar
+            m[v.bar_desc] = True
+            m[v.remi.eos_id] = last_bar
         return m
 
 
@@ -373,9 +380,13 @@ def generate(model, vocab: JointVocab, attributes: Sequence[str], plan: Sequence
         start = len(sampler.seq) - len(current)
         instruments = bar.instruments or (0,)
         last_position = -1
+        at_position: list[int] = []   # pitch ids already sounding at this position
         for _ in range(max_tokens_per_bar):
             prev = sampler.seq[-1]
             mask = masks.inside_bar(prev, instruments, i == len(plan) - 1, bar.meter, last_position)
+            mask[at_position] = False          # no doubled note at one position
+            if len(at_position) >= MAX_PER_POSITION:   # a full chord: time moves on or the bar ends
+                mask[: vocab.offset][masks.is_pitch | masks.is_program] = False
             tok = sampler.step([lambda _s, m=mask: m])
             if tok is None:
                 break
@@ -384,6 +395,9 @@ def generate(model, vocab: JointVocab, attributes: Sequence[str], plan: Sequence
                 break
             if tok < vocab.offset and masks.position[tok] >= 0:
                 last_position = int(masks.position[tok])
+                at_position = []
+            elif tok < vocab.offset and masks.is_pitch[tok]:
+                at_position.append(tok)
         done_bars.append(sampler.seq[start:])
     remi = [t for b in done_bars for t in b if t < vocab.offset]
     score = _clip(vocab.remi.decode(remi), plan)
