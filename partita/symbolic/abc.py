@@ -559,7 +559,9 @@ class FormGuard:
         length, first_pc, last_pc = read
         tonic = self.request.key[0] % 12
         if self.section == 0 and self.bar == 0 and not self.pending and first_pc is not None:
-            third = 3 if self.request.key[1] in ("minor", "aeolian", "dorian", "phrygian", "locrian") else 4
+            from partita.symbolic.planner import MODE_FAMILY
+
+            third = 3 if MODE_FAMILY.get(self.request.key[1]) == "minor" else 4
             if first_pc not in (tonic, (tonic + third) % 12, (tonic + 7) % 12):
                 return "bad", None, False  # the tune opens on a note of the tonic triad
         if not tokens or tokens[-1][0] != "bar":

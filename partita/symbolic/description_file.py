@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from partita.errors import InputError, PartitaError
-from partita.symbolic.planner import BarPlan, Plan
+from partita.symbolic.planner import MODE_FAMILY, PC_NAMES, BarPlan, Plan
 from partita.text.attributes import Attributes
 
 MAX_BARS = 256
@@ -150,8 +150,7 @@ def attributes_and_plan(data: dict[str, Any], prompt: str = "", *, seed: int = 0
     attrs = replace(attrs, notes=(*attrs.notes, f"bars, chords and densities from the description ({len(rows)} bars)"))
     beats = attrs.meter[0] * 4 / attrs.meter[1]
     default_density = max(2.0, beats)
-    last_chord = f"{('C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B')[attrs.key[0]]}:" + (
-        "min" if attrs.key[1] in ("minor", "aeolian", "dorian", "phrygian", "locrian") else "maj")
+    last_chord = f"{PC_NAMES[attrs.key[0]]}:" + ("min" if MODE_FAMILY.get(attrs.key[1]) == "minor" else "maj")
     bars = []
     for i, (row, chord) in enumerate(zip(rows, chords, strict=True)):
         density = row.get("density", default_density)

@@ -153,15 +153,17 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         from partita.symbolic.figaro import load as load_figaro
 
         net = load_figaro(model)
+    from partita.mir.fidelity import fidelity_report
+
     written, scores, writer_maps = [], [], []
-    for i in range(max(1, candidates)):
-        p = fixed_plan or make_plan(attrs, seed=seed + i)
-        arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=seed + i)
+
+    def candidate(s: int, net) -> None:  # noqa: ANN001 - one candidate, model parts where a model is given
+        p = fixed_plan or make_plan(attrs, seed=s)
+        arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=s)
+        writers = dict.fromkeys(arrangement.parts, "arranger")
         if net is not None:
-            score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style, net, seed + i)
+            score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style, net, s)
             arrangement = type(arrangement)(score, parts)
-        else:
-            writers = dict.fromkeys(arrangement.parts, "arranger")
         if fixed_plan is not None:
             from partita.symbolic.description_file import silence_resting_parts
 
@@ -169,22 +171,15 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         written.append(arrangement)
         writer_maps.append(writers)
         scores.append(arrangement.score)
-    from partita.mir.fidelity import fidelity_report
 
+    for i in range(max(1, candidates)):
+        candidate(seed + i, net)
     reports = [fidelity_report(s, attrs) for s in scores]
     if net is not None and max(r.score for r in reports) < 1.0:
         # none of the model's candidates honours everything asked: the arranger's own
         # candidate joins the rerank (the report says who wrote each part)
-        p = fixed_plan or make_plan(attrs, seed=seed)
-        arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=seed)
-        if fixed_plan is not None:
-            from partita.symbolic.description_file import silence_resting_parts
-
-            arrangement = type(arrangement)(silence_resting_parts(arrangement.score, p), arrangement.parts)
-        written.append(arrangement)
-        writer_maps.append(dict.fromkeys(arrangement.parts, "arranger"))
-        scores.append(arrangement.score)
-        reports.append(fidelity_report(arrangement.score, attrs))
+        candidate(seed, None)
+        reports.append(fidelity_report(scores[-1], attrs))
     best_score, report = best_of(scores, attrs)
     index = scores.index(best_score)
     return Generation(text, best_score, attrs, report, written[index].parts, [r.score for r in reports],
