@@ -66,32 +66,15 @@ def requests(n: int, seed: int = 0) -> list[tuple[str, object, str]]:
     return out
 
 
-def sample_patch(model, prompt_text: str, seed: int, guard=None) -> tuple[str, float]:  # noqa: ANN001
-    from partita.symbolic.abc import generate_patch
-    from partita.tokenizers import abc as T
-
-    tok = T.AbcTokenizer(model.config.patch_size)
-    prompt = [[T.BOS_PATCH, *tok._ids(p), T.EOS_PATCH] for p in prompt_text.splitlines(keepends=True)]
-    t0 = time.perf_counter()
-    new = generate_patch(model, prompt, seed=seed, guard=guard)
-    text = prompt_text + tok.decode(new)
-    return (text if text.endswith("\n") else text + "\n"), time.perf_counter() - t0
-
-
 def sample_best(model, prompt_text: str, request, seed: int, candidates: int, guarded: bool):  # noqa: ANN001, ANN201
     """The best of ``candidates`` samples by the request's checks (as ``compose`` keeps them):
     (text, report, seconds, characters generated over all candidates)."""
-    from partita.symbolic.abc import FormGuard, _score_of, check_tune
+    from partita.symbolic.abc import _score_of, write_candidate
 
     best = None
     seconds = chars = 0.0
     for c in range(candidates):
-        unit = next((line[2:].strip() for line in prompt_text.splitlines() if line.startswith("L:")), None)
-        guard = FormGuard(request, unit=unit) if guarded else None
-        text, sec = sample_patch(model, prompt_text, seed * 1000 + c, guard)
-        rep = check_tune(text, request)
-        if guard is not None:
-            rep["repaired_bars"] = guard.repairs
+        text, rep, sec = write_candidate(model, prompt_text, request, seed=seed * 1000 + c, guarded=guarded)
         seconds += sec
         chars += len(text) - len(prompt_text)
         if best is None or _score_of(rep) > _score_of(best[1]):

@@ -530,7 +530,8 @@ class FormGuard:
         whole = self.pending + text
         if not self.pending and text[:1] in set(":]|/0123456789") - ({"|"} if text[:2] == "|:" else set()):
             return "bad", None, False  # it would run into the previous bar's barline
-        tokens = [t for t in T._bar_tokens(whole) if t[0] != "space"]
+        raw = T._bar_tokens(whole)
+        tokens = [t for t in raw if t[0] != "space"]
         if not any(kind == "other" and t in T._MUSIC for kind, t in tokens) and tokens and tokens[-1][0] == "bar":
             return "bad", None, False
         if any(kind == "bar" and any(T._is_variant(u) for u in T._bar_units(t)) for kind, t in tokens):
@@ -540,7 +541,6 @@ class FormGuard:
             return "bad", None, False  # stray letters, multi-bar rests, inline fields, open strings
         if any(kind == "bar" for kind, _ in tokens[1:-1]):
             return "bad", None, False  # one bar at a time
-        raw = [(kind, t) for kind, t in T._bar_tokens(whole)]
         for (k0, t0), (k1, t1) in zip([("space", " "), *raw], raw, strict=False):
             if k1 == "other" and t1 in "0123456789/" and not (k0 == "other" and (t0 in "0123456789/,']" or
                                                                                    t0 in T._MUSIC)):
@@ -639,8 +639,7 @@ class FormGuard:
                 scored.append((abs(length - self.bar_ql), not ending_ok, length, a))
         scored.sort(key=lambda x: x[:2])   # the right length first, then the right ending (tonic)
         fits = [a for gap, _, _, a in scored if gap < 1e-6]
-        scored = [(gap, length, a) for gap, _, length, a in scored]
-        short = [(length, a) for _, length, a in scored if length < self.bar_ql - 1e-6]
+        short = [(length, a) for _, _, length, a in scored if length < self.bar_ql - 1e-6]
         options = [self._rebar(a) for a in fits]
         options += [self._rebar(a, pad=self.bar_ql - length) for length, a in short[:1]]
         if self.pending:  # a long bar whose last piece overran: close it with a rest
@@ -774,6 +773,29 @@ def _score_of(report: dict) -> tuple:
             -report.get("repaired_bars", 0))
 
 
+def write_candidate(model: BarPatchModel, prompt_text: str, request: TuneRequest, *, seed: int, top_p: float = 0.9,
+                    temperature: float = 1.0, guarded: bool = True,
+                    max_patches: int | None = None) -> tuple[str, dict, float]:
+    """One tune for ``prompt_text`` (control codes and header), checked against the
+    request: (text, :func:`check_tune` report with ``repaired_bars`` when guarded, seconds).
+    The guard measures bars under the prompt's own ``L:`` field."""
+    tok = T.AbcTokenizer(model.config.patch_size)
+    prompt = [[T.BOS_PATCH, *tok._ids(p), T.EOS_PATCH] for p in prompt_text.splitlines(keepends=True)]
+    unit = next((line[2:].strip() for line in prompt_text.splitlines() if line.startswith("L:")), None)
+    guard = FormGuard(request, unit=unit) if guarded else None
+    t0 = time.perf_counter()
+    new = generate_patch(model, prompt, max_patches=max_patches, top_p=top_p, temperature=temperature, seed=seed,
+                         guard=guard)
+    seconds = time.perf_counter() - t0
+    text = prompt_text + tok.decode(new)
+    if not text.endswith("\n"):
+        text += "\n"
+    report = check_tune(text, request)
+    if guard is not None:
+        report["repaired_bars"] = guard.repairs
+    return text, report, seconds
+
+
 def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, seed: int = 0,
             top_p: float = 0.9, temperature: float = 1.0, guarded: bool = True) -> TuneResult:
     """Tunes from the model for the request; the one that honours it best (valid, sections,
@@ -781,22 +803,14 @@ def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, 
     under a :class:`FormGuard` (bars that fill the meter, barlines where the form puts them);
     without it the model's text stands as sampled."""
     request.check()
-    tok = T.AbcTokenizer(model.config.patch_size)
     prompt_text = request.prompt_text()
-    prompt = [[T.BOS_PATCH, *tok._ids(p), T.EOS_PATCH] for p in prompt_text.splitlines(keepends=True)]
-    budget = len(prompt) + 3 * request.sections * request.bars_per_section + 8  # long bars take two patches
+    # long bars take two patches
+    budget = len(prompt_text.splitlines()) + 3 * request.sections * request.bars_per_section + 8
     t0 = time.perf_counter()
     best, best_key, reports = None, None, []
     for i in range(max(1, candidates)):
-        guard = FormGuard(request) if guarded else None
-        new = generate_patch(model, prompt, max_patches=budget, top_p=top_p, temperature=temperature, seed=seed + i,
-                             guard=guard)
-        text = prompt_text + tok.decode(new)
-        if not text.endswith("\n"):
-            text += "\n"
-        report = check_tune(text, request)
-        if guard is not None:
-            report["repaired_bars"] = guard.repairs
+        text, report, _ = write_candidate(model, prompt_text, request, seed=seed + i, top_p=top_p,
+                                          temperature=temperature, guarded=guarded, max_patches=budget)
         reports.append(report)
         key = _score_of(report)
         if best_key is None or key > best_key:
