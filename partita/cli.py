@@ -324,7 +324,7 @@ def _accompany(args: argparse.Namespace) -> int:
     instruments = _instrument_list(args.instruments)
     model = _amt_model(args.model)
     out, scores = accompany_best(model, melody, candidates=args.candidates, instruments=instruments,
-                                 config=_sampling(args))
+                                 config=_sampling(args), guided=not args.free)
     write(out, args.output)
     best = max(scores, key=lambda sc: (sc["harmonic_support"], sc["coverage"]))
     added = sum(len(t.notes) for t in out.tracks[len(melody.tracks):])
@@ -361,7 +361,7 @@ def _infill(args: argparse.Namespace) -> int:
     check_not_input(args.output, args.input)
     piece = read(args.input)
     start_s, end_s = _span_seconds(piece, args)
-    out = infill(_amt_model(args.model), piece, start_s, end_s, config=_sampling(args))
+    out = infill(_amt_model(args.model), piece, start_s, end_s, config=_sampling(args), guided=not args.free)
     write(out, args.output)
     print(f"wrote {args.output}: {start_s:.2f}-{end_s:.2f} s regenerated, the rest kept")
     return 0
@@ -390,7 +390,7 @@ def _continue(args: argparse.Namespace) -> int:
     else:
         raise PartitaError("give --bars N or --seconds S")
     out = continue_piece(_amt_model(args.model), piece, seconds, instruments=_instrument_list(args.instruments),
-                         config=_sampling(args))
+                         config=_sampling(args), guided=not args.free)
     write(out, args.output)
     print(f"wrote {args.output}: {seconds:.1f} s added after {piece.note_num()} notes "
           f"({out.note_num() - piece.note_num()} new)")
@@ -621,6 +621,10 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("--seed", type=int, default=0)
         v.add_argument("--top-p", type=float, default=0.95)
         v.add_argument("--temperature", type=float, default=1.0)
+        v.add_argument("--free", action="store_true",
+                       help="the model alone: no key guard" + (", harmony guard (no seconds, sevenths or tritone "
+                                                               "against the melody) or cover guard"
+                                                               if verb == "accompany" else ""))
         if verb == "accompany":
             v.add_argument("--instruments", help="e.g. piano,bass (names as in prompts)")
             v.add_argument("--candidates", type=int, default=1,

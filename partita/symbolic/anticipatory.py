@@ -212,12 +212,23 @@ class _Window:
         self.sampler.force(_local(triple, self.offset))
 
 
+def _guided(notes: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """The note ids of ``notes`` whose pitch is allowed (drums untouched); the ids unchanged
+    when the guard would leave no pitched note (the model is never left without a move)."""
+    out = notes.copy()
+    block = out[A.NOTE_OFFSET: A.NOTE_OFFSET + A.DRUMS * A.MAX_PITCH].reshape(A.DRUMS, A.MAX_PITCH)
+    if not (block & pitches[None, :]).any():
+        return notes
+    block &= pitches[None, :]
+    return out
+
+
 def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_events: Sequence[int] = (),
                     controls: Sequence[int] = (), instruments: Sequence[int] | None = None,
                     config: SamplingConfig | None = None, use_cache: bool = True,
                     max_instruments: int = 16, max_step: int | None = None,
                     max_events: int | None = None, window: int | None = None,
-                    grid: Sequence[int] | None = None) -> list[int]:
+                    grid: Sequence[int] | None = None, guide: Guide | None = None) -> list[int]:
     """Sample events from ``start`` to ``end`` ticks (10 ms), after ``prompt_events``, with the
     ``controls`` (control triples) anticipated δ ahead. Returns the new events only.
 
@@ -232,6 +243,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         window: context length in tokens (default: the model's).
         grid: onset times (ticks) new events may take besides the previous event's onset
             (see :func:`rhythm_grid`); None: any time.
+        guide: key, harmony and cover guards (:class:`Guide`); None: the model alone.
     """
     ctrl = [tuple(tr) for tr in A._triples(list(controls))]
     z = A.ANTICIPATE if ctrl else A.AUTOREGRESS
@@ -255,6 +267,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
     used: set[int] = set()
     new: list[int] = []
     same, new_or_rest = 0, False  # events sampled at the current onset
+    sounding_until = start  # the end of the latest generated note (cover guard)
     while True:
         floor = max(current, last_event)
         win.ensure(floor + A.DELTA_TICKS)
@@ -274,6 +287,12 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
                 idx = np.flatnonzero(ahead) + lo + 1
                 local[idx[idx < A.MAX_TIME]] = True
                 times[A.TIME_OFFSET: A.DUR_OFFSET] &= local
+        due = guide.latest_onset(floor, sounding_until) if guide is not None else None
+        if due is not None and due < end and due - win.offset < A.MAX_TIME:
+            held = times.copy()  # time may not pass a melody onset nothing sounds over
+            held[A.TIME_OFFSET + due - win.offset + 1: A.DUR_OFFSET] = False
+            if held[A.TIME_OFFSET: A.DUR_OFFSET].any():
+                times = held
         t = win.sampler.step([lambda _s, m=times: m])
         if t is None or t - A.TIME_OFFSET + win.offset >= end:
             if t is not None:
@@ -287,8 +306,10 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         if instruments is None and len(used) >= max_instruments:
             notes &= note_ids(sorted(used))
             notes[A.REST] = True
-        if t_global == last_event:
+        if t_global == last_event or t_global == due:
             notes[A.REST] = False  # a rest only where time moves on (as padding does in training)
+        if guide is not None and d is not None:
+            notes = _guided(notes, guide.pitches(t_global, d - A.DUR_OFFSET))
         n = win.sampler.step([lambda _s, m=notes: m])
         if d is None or n is None:
             break
@@ -297,6 +318,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         if n != A.REST:
             used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
             new += list(triple)
+            sounding_until = max(sounding_until, t_global + d - A.DUR_OFFSET)
         current = last_event = t_global
         if max_events is not None and len(new) >= 3 * max_events:
             break
@@ -388,6 +410,93 @@ them would end the piece early (time never goes back); rests (REST events, as in
 still let the accompaniment wait as long as the music needs."""
 
 
+SCALES = {"major": frozenset({0, 2, 4, 5, 7, 9, 11}),
+          "minor": frozenset({0, 2, 3, 5, 7, 8, 9, 10, 11})}   # natural minor with raised 6th and 7th
+DISSONANT = frozenset({1, 2, 6, 10, 11})
+"""Interval classes between a generated note and a given note sounding with it that the
+harmony guard rules out (seconds, sevenths, the tritone)."""
+CONTEXT_TICKS = 200
+"""A pitch class of the given notes within 2 s of a generated note is allowed in it even
+outside the scale (a chorale's secondary dominant, a folk tune's modal turn)."""
+
+
+class Guide:
+    """Musical guards for sampling, the way the ABC decoder's form guard keeps bars whole.
+
+    * key: generated pitch classes lie in the scale of the given notes' key (minor with its
+      raised 6th and 7th), or sound in the given notes within :data:`CONTEXT_TICKS`;
+    * harmony (an accompaniment): no second, seventh or tritone against a melody note it
+      overlaps, and no note above the melody;
+    * cover (an accompaniment): time may not pass a melody onset while nothing of the
+      accompaniment sounds there, so the accompaniment covers the whole melody.
+
+    Built from ``spans`` (onset, offset, pitch) in 10 ms ticks. The guards only mask what
+    the model may draw; with ``Guide`` off (``guide=None``) the model samples freely.
+    """
+
+    def __init__(self, spans: Sequence[tuple[int, int, int]], key: tuple[int, str] | None, *,
+                 harmony: bool = False, cover: bool = False):
+        self.spans = sorted(spans)
+        self.onsets = np.asarray(sorted({on for on, _, _ in self.spans}), dtype=np.int64)
+        self.on = np.asarray([s[0] for s in self.spans], dtype=np.int64)
+        self.off = np.asarray([s[1] for s in self.spans], dtype=np.int64)
+        self.pitch = np.asarray([s[2] for s in self.spans], dtype=np.int64)
+        self.scale = None if key is None else {(key[0] + pc) % 12 for pc in SCALES[key[1]]}
+        self.harmony, self.cover = harmony, cover
+
+    @classmethod
+    def of_events(cls, events: Sequence[int], *, harmony: bool = False, cover: bool = False) -> Guide:
+        """A guide from AMT events (or controls): their notes, and the key estimated from them."""
+        from partita.mir.key import KeyEvidence, estimate_key
+
+        spans = []
+        hist = np.zeros(12)
+        for t, d, n in A._triples(list(events)):
+            t, d, n = t % A.CONTROL_OFFSET, d % A.CONTROL_OFFSET, n % A.CONTROL_OFFSET
+            instrument, pitch = divmod(n - A.NOTE_OFFSET, A.MAX_PITCH)
+            if n == A.REST or instrument == A.DRUMS:
+                continue
+            on = t - A.TIME_OFFSET
+            spans.append((on, on + d - A.DUR_OFFSET, pitch))
+            hist[pitch % 12] += d - A.DUR_OFFSET
+        if not spans:
+            return cls([], None, harmony=harmony, cover=cover)
+        final = min((s for s in spans if s[1] == max(x[1] for x in spans)), key=lambda s: s[2])[2] % 12
+        first = min(spans)[2] % 12
+        est = estimate_key(KeyEvidence(hist, first, final))
+        return cls(spans, None if est is None else (est.tonic, est.mode), harmony=harmony, cover=cover)
+
+    def latest_onset(self, floor: int, sounding_until: int) -> int | None:
+        """The latest time the next event may take (cover): the first melody onset at or
+        after ``floor`` that nothing generated sounds over (5 ticks of it at least)."""
+        if not self.cover or not len(self.onsets):
+            return None
+        i = int(np.searchsorted(self.onsets, max(floor, sounding_until - 5)))
+        return int(self.onsets[i]) if i < len(self.onsets) else None
+
+    def pitches(self, onset: int, duration: int) -> np.ndarray:
+        """Which of the 128 pitches a note at ``onset`` lasting ``duration`` ticks may take.
+
+        Harmony first holds against every melody note the new note overlaps; where no pitch
+        can (a long note under a moving melody), against the notes sounding at its onset;
+        where none can still, the key alone decides."""
+        pcs = np.arange(A.MAX_PITCH) % 12
+        key = np.ones(A.MAX_PITCH, dtype=bool)
+        if self.scale is not None:
+            near = (self.on < onset + CONTEXT_TICKS) & (self.off > onset - CONTEXT_TICKS)
+            key &= np.isin(pcs, sorted(self.scale | {int(p) % 12 for p in self.pitch[near]}))
+        if not self.harmony:
+            return key
+        for until in (onset + max(1, duration), onset + 1):
+            ok = key.copy()
+            for p in self.pitch[(self.on < until) & (self.off > onset)]:
+                ok &= ~np.isin((p - np.arange(A.MAX_PITCH)) % 12, sorted(DISSONANT))
+                ok[p + 1:] = False
+            if ok.any():
+                return ok
+        return key
+
+
 def rhythm_grid(score: Score, end_ticks: int, *, division: int = 4, events: Sequence[int] = ()) -> list[int]:
     """Onset times (10 ms ticks) on the score's own rhythmic grid: every ``1/division`` of a
     beat through its tempo map (sixteenths by default), plus the onsets of ``events`` (a
@@ -409,10 +518,11 @@ def rhythm_grid(score: Score, end_ticks: int, *, division: int = 4, events: Sequ
 
 def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[int] | None = None,
               config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
-              on_grid: bool = True) -> Score:
+              on_grid: bool = True, guided: bool = True) -> Score:
     """The melody kept note for note, and an accompaniment sampled for its whole length,
     from its first note (any length: the context slides over long melodies); with
-    ``on_grid`` its onsets fall on the melody's rhythmic grid (:func:`rhythm_grid`)."""
+    ``on_grid`` its onsets fall on the melody's rhythmic grid (:func:`rhythm_grid`); with
+    ``guided`` the key, harmony and cover guards hold (:class:`Guide`)."""
     events = _events_of(melody, "melody")
     if all((n - A.NOTE_OFFSET) // A.MAX_PITCH == 128 for n in events[2::3]):
         raise PartitaError("the melody is drums only: give a pitched melody to accompany")
@@ -420,7 +530,8 @@ def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[in
     end = A.max_time(events) + max(d - A.DUR_OFFSET for d in events[1::3])
     new = generate_events(model, start=0, end=end, controls=controls, instruments=instruments, config=config,
                           use_cache=use_cache, max_step=max_step,
-                          grid=rhythm_grid(melody, end, events=events) if on_grid else None)
+                          grid=rhythm_grid(melody, end, events=events) if on_grid else None,
+                          guide=Guide.of_events(events, harmony=True, cover=True) if guided else None)
     return merge(melody, new, new_tracks=True)
 
 
@@ -438,14 +549,14 @@ def accompaniment_scores(melody: Score, accompanied: Score) -> dict[str, float]:
 
 def accompany_best(model: torch.nn.Module, melody: Score, *, candidates: int = 1,
                    instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
-                   use_cache: bool = True) -> tuple[Score, list[dict[str, float]]]:
+                   use_cache: bool = True, guided: bool = True) -> tuple[Score, list[dict[str, float]]]:
     """``candidates`` accompaniments (seeds ``seed``, ``seed + 1``...), the one whose harmonic
     support of the melody is highest (coverage breaks ties), and every candidate's scores."""
     config = config or SamplingConfig()
     best, best_key, scores = None, None, []
     for i in range(max(1, candidates)):
         cfg = SamplingConfig(top_p=config.top_p, temperature=config.temperature, seed=config.seed + i)
-        out = accompany(model, melody, instruments=instruments, config=cfg, use_cache=use_cache)
+        out = accompany(model, melody, instruments=instruments, config=cfg, use_cache=use_cache, guided=guided)
         sc = accompaniment_scores(melody, out)
         scores.append(sc)
         key = (sc["harmonic_support"], sc["coverage"])
@@ -456,8 +567,9 @@ def accompany_best(model: torch.nn.Module, melody: Score, *, candidates: int = 1
 
 def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *,
            config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
-           on_grid: bool = True) -> Score:
-    """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are kept."""
+           on_grid: bool = True, guided: bool = True) -> Score:
+    """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are
+    kept. ``guided``: the new notes keep to the key of the notes kept (:class:`Guide`)."""
     events = _events_of(piece, "piece")
     lo, hi = int(round(start_s * A.TIME_RESOLUTION)), int(round(end_s * A.TIME_RESOLUTION))
     if hi <= lo:
@@ -470,14 +582,17 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
     instruments = sorted(A.instruments_of(events))
     new = generate_events(model, start=lo, end=hi, prompt_events=before, controls=controls,
                           instruments=instruments, config=config, use_cache=use_cache, max_step=max_step,
-                          grid=rhythm_grid(piece, hi) if on_grid else None)
+                          grid=rhythm_grid(piece, hi) if on_grid else None,
+                          guide=Guide.of_events(before + after) if guided else None)
     return merge(piece, new, drop=(lo, hi))
 
 
 def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
                    instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
-                   use_cache: bool = True, max_step: int | None = MAX_STEP, on_grid: bool = True) -> Score:
-    """The piece, then ``seconds`` more music in its instruments (or the ones given)."""
+                   use_cache: bool = True, max_step: int | None = MAX_STEP, on_grid: bool = True,
+                   guided: bool = True) -> Score:
+    """The piece, then ``seconds`` more music in its instruments (or the ones given);
+    ``guided``: in the piece's key (:class:`Guide`)."""
     events = _events_of(piece, "piece")
     if seconds <= 0:
         raise PartitaError("nothing to continue: the length must be positive")
@@ -486,5 +601,6 @@ def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
     pitched = sorted(A.instruments_of(events))
     new = generate_events(model, start=start, end=end, prompt_events=events,
                           instruments=instruments or pitched, config=config, use_cache=use_cache,
-                          max_step=max_step, grid=rhythm_grid(piece, end) if on_grid else None)
+                          max_step=max_step, grid=rhythm_grid(piece, end) if on_grid else None,
+                          guide=Guide.of_events(events) if guided else None)
     return merge(piece, new)

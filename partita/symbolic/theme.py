@@ -5,7 +5,16 @@ with, in every layer, self-attention and cross-attention to the theme run *in pa
 and mixed by a learned gate that sees whether the current token lies in a theme region
 (gated parallel attention). Tokens inside a theme region also get *theme-aligned
 positions*: the position of the theme token they correspond to, from the encoder's own
-position table, so the decoder can copy and vary the theme note by note.
+position table, so the decoder can copy and vary the theme note by note. Alignment restarts
+at every bar line (a bar of the region lines up with the same bar of the theme), so a
+varied bar does not shift the bars after it.
+
+On top of the paper's design, a *copy term* (a pointer, as in pointer-generator networks):
+inside a theme region the next-token distribution is a learned mix of the vocabulary
+distribution and the theme token that follows the aligned one. Without it, a CPU-sized
+model did not learn to copy through cross-attention in 1,200 steps (in-theme loss 1.36
+against 1.67 outside, the theme stated 0.00 times in 24 bars); the gate still lets the
+model vary the theme where the corpus does.
 
 Melody tokens: ``Bar``, ``Pos_k`` (sixteenths into the bar), ``Pitch_p``, ``Dur_d``
 (sixteenths). Training pairs: corpus melodies with the theme that
@@ -114,6 +123,7 @@ class ThemeConfig:
     max_len: int = 1024
     max_theme: int = 128
     kind: str = "theme"    # "theme" or "prompt" (the baseline)
+    copy: bool = True      # the copy term inside theme regions (theme model only)
 
 
 class GatedParallelLayer(nn.Module):
@@ -151,6 +161,7 @@ class ThemeModel(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, c.encoder_layers, enable_nested_tensor=False)
         self.layers = nn.ModuleList(GatedParallelLayer(c.d_model, c.heads) for _ in range(c.decoder_layers))
         self.norm = nn.LayerNorm(c.d_model)
+        self.copy_gate = nn.Linear(c.d_model, 1) if c.copy else None
 
     def encode_theme(self, theme: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pad = theme == PAD
@@ -158,6 +169,8 @@ class ThemeModel(nn.Module):
         return self.encoder(self.tok(theme) + self.theme_pos(idx), src_key_padding_mask=pad), pad
 
     def forward(self, theme: torch.Tensor, x: torch.Tensor, flag: torch.Tensor, aligned: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of the next token (batch, length, VOCAB): the vocabulary
+        distribution, mixed with the copy term inside theme regions."""
         memory, pad = self.encode_theme(theme)
         n = x.shape[1]
         h = self.tok(x) + self.pos(torch.arange(n).clamp(max=self.config.max_len - 1))
@@ -165,7 +178,20 @@ class ThemeModel(nn.Module):
         causal = torch.triu(torch.full((n, n), float("-inf")), 1)
         for layer in self.layers:
             h = layer(h, memory, flag.float(), causal, pad)
-        return self.norm(h) @ self.tok.weight.T
+        h = self.norm(h)
+        logp = torch.log_softmax(h @ self.tok.weight.T, -1)
+        if self.copy_gate is None:
+            return logp
+        # the theme token after the aligned one, where there is one
+        nxt = aligned + 1
+        valid = (flag > 0) & (nxt < theme.shape[1])
+        target = theme.gather(1, nxt.clamp(max=theme.shape[1] - 1))
+        valid = valid & (target != PAD)
+        z = self.copy_gate(h).squeeze(-1)
+        log_g = torch.where(valid, nn.functional.logsigmoid(z), torch.full_like(z, float("-inf")))
+        log_keep = torch.where(valid, nn.functional.logsigmoid(-z), torch.zeros_like(z))
+        copy = torch.full_like(logp, float("-inf")).scatter(-1, target.unsqueeze(-1), log_g.unsqueeze(-1))
+        return torch.logaddexp(logp + log_keep.unsqueeze(-1), copy)
 
 
 class PromptModel(nn.Module):
@@ -187,7 +213,7 @@ class PromptModel(nn.Module):
         h = self.tok(seq) + self.pos(torch.arange(n).clamp(max=self.pos.num_embeddings - 1))
         causal = torch.triu(torch.full((n, n), float("-inf")), 1)
         h = self.body(h, mask=causal)
-        return (self.norm(h) @ self.tok.weight.T)[:, theme.shape[1]:]
+        return torch.log_softmax(self.norm(h) @ self.tok.weight.T, -1)[:, theme.shape[1]:]
 
 
 def build(config: ThemeConfig) -> nn.Module:
@@ -222,22 +248,32 @@ class Pair:
     aligned: list[int]
 
 
+def bar_starts_of(theme: Sequence[int]) -> list[int]:
+    """Index of every ``Bar`` token of a theme's tokens."""
+    return [i for i, t in enumerate(theme) if t == BAR]
+
+
+def aligned_index(theme_starts: Sequence[int], bar_in_region: int, offset: int) -> int:
+    """Theme-aligned position of the token ``offset`` tokens into bar ``bar_in_region`` of a
+    theme region: the same bar of the theme, the same distance into it."""
+    return theme_starts[min(bar_in_region, len(theme_starts) - 1)] + offset
+
+
 def make_pair(notes: Melody, beats_per_bar: float, theme_bars: Sequence[int], theme_len: int) -> Pair:
     """Tokens of a melody with its theme regions: ``theme_bars`` are the 0-based first bars
     of each occurrence, each ``theme_len`` bars long; the theme is the first occurrence."""
     toks, bar_of = encode(notes, beats_per_bar)
     first = theme_bars[0]
     theme = [t for t, b in zip(toks, bar_of, strict=True) if first <= b < first + theme_len]
+    starts = bar_starts_of(theme)
     flag, aligned = [], []
-    counter = {}
+    offset, last_bar = 0, None
     for b in bar_of:
+        offset = 0 if b != last_bar else offset + 1
+        last_bar = b
         region = next((s for s in theme_bars if s <= b < s + theme_len), None)
         flag.append(int(region is not None))
-        if region is None:
-            aligned.append(0)
-        else:
-            aligned.append(counter.get(region, 0))
-            counter[region] = counter.get(region, 0) + 1
+        aligned.append(0 if region is None else aligned_index(starts, b - region, offset))
     return Pair(theme, [BOS, *toks, EOS], [0, *flag, 0], [0, *aligned, 0])
 
 
@@ -259,13 +295,33 @@ def _batch(pairs: Sequence[Pair], max_len: int, max_theme: int):  # noqa: ANN202
 
 def loss_of(model: nn.Module, batch) -> torch.Tensor:  # noqa: ANN001
     th, x, fl, al = batch
-    logits = model(th, x[:, :-1], fl[:, :-1], al[:, :-1])
-    return nn.functional.cross_entropy(logits.reshape(-1, VOCAB), x[:, 1:].reshape(-1), ignore_index=PAD)
+    logp = model(th, x[:, :-1], fl[:, :-1], al[:, :-1])
+    return nn.functional.nll_loss(logp.reshape(-1, VOCAB), x[:, 1:].reshape(-1), ignore_index=PAD)
 
 
 def corpus_pairs(split: str, embedder, limit: int | None = None, bars: int = 2, seed: int = 0,  # noqa: ANN001
-                 progress: bool = True) -> list[Pair]:
-    """Pairs from corpus tunes whose retrieved theme returns at least twice."""
+                 progress: bool = True, cache: bool = True) -> list[Pair]:
+    """Pairs from corpus tunes whose retrieved theme returns at least twice; kept as JSON
+    beside the corpus cache (retrieval takes minutes, and the baseline trains on the same pairs)."""
+    from partita.datasets.cache import default_cache_dir
+
+    path = default_cache_dir() / "theme" / f"pairs-v{PAIRS_VERSION}-{split}-lim{limit}-bars{bars}-seed{seed}.json"
+    if cache and path.exists():
+        return [Pair(**row) for row in json.loads(path.read_text())]
+    out = _corpus_pairs(split, embedder, limit, bars, seed, progress)
+    if cache:
+        from partita.fileio import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps([asdict(p) for p in out]))
+    return out
+
+
+PAIRS_VERSION = 2  # bump when make_pair changes (2: alignment restarts at each bar)
+
+
+def _corpus_pairs(split: str, embedder, limit: int | None, bars: int, seed: int,  # noqa: ANN001
+                  progress: bool) -> list[Pair]:
     from tqdm import tqdm
 
     from partita import datasets
@@ -290,9 +346,29 @@ def corpus_pairs(split: str, embedder, limit: int | None = None, bars: int = 2, 
     return out
 
 
+def heldout_losses(model: nn.Module, pairs: Sequence[Pair], batch_size: int = 16) -> dict:
+    """Mean held-out loss (nats per token) overall, inside theme regions and outside them."""
+    model.eval()
+    total = {"all": [0.0, 0], "theme": [0.0, 0], "other": [0.0, 0]}
+    with torch.no_grad():
+        for i in range(0, len(pairs), batch_size):
+            th, x, fl, al = _batch(pairs[i:i + batch_size], model.config.max_len, model.config.max_theme)
+            logp = model(th, x[:, :-1], fl[:, :-1], al[:, :-1])
+            target = x[:, 1:]
+            nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+            real = target != PAD
+            inside = fl[:, 1:] > 0   # the predicted token lies in a theme region
+            for key, mask in (("all", real), ("theme", real & inside), ("other", real & ~inside)):
+                total[key][0] += float(nll[mask].sum())
+                total[key][1] += int(mask.sum())
+    model.train()
+    names = {"all": "heldout_loss", "theme": "heldout_loss_theme", "other": "heldout_loss_outside"}
+    return {names[k]: round(v[0] / v[1], 4) if v[1] else None for k, v in total.items()}
+
+
 def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | None = None, steps: int = 2000,
           batch_size: int = 16, lr: float = 1e-3, limit: int | None = None, seed: int = 0,
-          threads: int | None = None, progress: bool = True) -> dict:
+          threads: int | None = None, progress: bool = True, save_every: int = 250) -> dict:
     from tqdm import tqdm
 
     from partita.symbolic.themes import load as load_embedder
@@ -319,12 +395,10 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
         value = optimizer_step(model, opt, loss_of(model, batch), lr_at(step, steps, lr, floor=0.0))
         if (step + 1) % 100 == 0:
             record["log"].append({"step": step + 1, "loss": round(value, 4)})
-    model.eval()
-    with torch.no_grad():
-        losses = [loss_of(model, _batch(valid_pairs[i:i + 16], config.max_len, config.max_theme)).item()
-                  for i in range(0, len(valid_pairs), 16)]
-    record.update({"steps": steps, "heldout_loss": float(np.mean(losses)) if losses else None,
-                   "seconds": round(time.perf_counter() - t0, 1)})
+        if (step + 1) % save_every == 0 and step + 1 < steps:
+            record.update({"steps": step + 1, "seconds": round(time.perf_counter() - t0, 1)})
+            save(model, out, record)
+    record.update({"steps": steps, **heldout_losses(model, valid_pairs), "seconds": round(time.perf_counter() - t0, 1)})
     save(model, out, record)
     return record
 
@@ -344,6 +418,7 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
         raise PartitaError("a theme needs at least two notes")
     th_tokens, th_bar = encode(theme, beats_per_bar)
     n_theme_bars = theme_bars or (max(th_bar) + 1)
+    th_starts = bar_starts_of(th_tokens[: model.config.max_theme])
     starts = list(range(0, bars, max(every, n_theme_bars)))
     gen = torch.Generator().manual_seed(seed)
     th = torch.tensor([th_tokens[: model.config.max_theme]])
@@ -353,8 +428,8 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
     pos_now = -1
     while len(seq) < max_tokens:
         x = torch.tensor([seq[-model.config.max_len:]])
-        logits = model(th, x, torch.tensor([flags[-model.config.max_len:]]),
-                       torch.tensor([aligned[-model.config.max_len:]]))[0, -1]
+        logp = model(th, x, torch.tensor([flags[-model.config.max_len:]]),
+                     torch.tensor([aligned[-model.config.max_len:]]))[0, -1]
         allowed = torch.zeros(VOCAB, dtype=torch.bool)
         last = seq[-1]
         limit = int(beats_per_bar * 4)
@@ -372,7 +447,7 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
             allowed[PITCH0:DUR0] = True
         else:  # a pitch
             allowed[DUR0:VOCAB] = True
-        tok = sample_among(logits, allowed.numpy(), top_p, temperature, gen)
+        tok = sample_among(logp, allowed.numpy(), top_p, temperature, gen)
         if tok == EOS:
             break
         if tok == BAR:
@@ -381,11 +456,12 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
             pos_now = -1
         elif POS0 <= tok < PITCH0:
             pos_now = tok - POS0
-        in_theme = any(s <= bar < s + n_theme_bars for s in starts) and isinstance(model, ThemeModel)
+        region = next((s for s in starts if s <= bar < s + n_theme_bars), None)
+        in_theme = region is not None and isinstance(model, ThemeModel)
         seq.append(tok)
         flags.append(int(in_theme))
-        aligned.append(counter if in_theme else 0)
-        counter += int(in_theme)
+        aligned.append(aligned_index(th_starts, bar - region, counter) if in_theme else 0)
+        counter += 1
     return decode(seq[1:], beats_per_bar)
 
 

@@ -191,3 +191,59 @@ def test_generated_onsets_stay_on_the_grid(tiny):
     new = generate_events(tiny, start=0, end=300, instruments=[0], config=SamplingConfig(seed=2), grid=grid,
                           max_step=120)
     assert new and all(t - A.TIME_OFFSET in grid for t in new[0::3])
+
+
+def _melody_and_accompaniment(out, n_melody=1):
+    from partita.mir.metrics import note_spans
+
+    mel = note_spans(out, tracks=list(range(n_melody)))
+    acc = note_spans(out, tracks=list(range(n_melody, len(out.tracks))))
+    return mel, acc
+
+
+def diatonic_melody(seconds=6):
+    score = new_score(qpm=120)
+    track = Track("flute", 73, False)
+    for i in range(seconds * 2):
+        track.notes.append(Note(i * 480, 400, (72, 74, 76, 77, 79, 76, 74, 72)[i % 8], 90))
+    score.tracks.append(track)
+    return score
+
+
+def test_guided_accompaniment_covers_the_melody_in_key_without_clashes(tiny):
+    from partita.mir.metrics import coverage
+
+    mel_score = diatonic_melody()   # C major
+    guided = accompany(tiny, mel_score, instruments=[0], config=SamplingConfig(seed=4, top_p=1.0))
+    mel, acc = _melody_and_accompaniment(guided)
+    assert acc
+    # cover: something of the accompaniment sounds 50 ms into every melody note
+    assert all(any(a_on <= on + 0.05 < a_off for a_on, a_off, _ in acc) for on, _, _ in mel)
+    assert coverage(mel, acc) > 0.9
+    for a_on, _a_off, p in acc:   # no clash with the melody sounding where a note starts
+        at_onset = [m for m in mel if m[0] <= a_on + 0.005 < m[1]]
+        assert all((m[2] - p) % 12 not in {1, 2, 6, 10, 11} and p <= m[2] for m in at_onset)
+        assert p % 12 in {0, 2, 4, 5, 7, 9, 11}
+    free = accompany(tiny, mel_score, instruments=[0], config=SamplingConfig(seed=4, top_p=1.0), guided=False)
+    _, acc_free = _melody_and_accompaniment(free)
+    # the random model alone writes out-of-key pitch classes: the guards are what removed them
+    assert any(p % 12 not in {0, 2, 4, 5, 7, 9, 11} for _, _, p in acc_free)
+
+
+def test_guided_infill_keeps_to_the_key_of_the_notes_kept(tiny):
+    piece = diatonic_melody(8)
+    out = infill(tiny, piece, 1.0, 3.0, config=SamplingConfig(seed=5, top_p=1.0))
+    new = [n.pitch for t in out.tracks for n in t.notes
+           if 1.0 <= n.time / 960 < 3.0]   # 120 qpm, 480 ticks per quarter: 960 ticks a second
+    assert all(p % 12 in {0, 2, 4, 5, 7, 9, 11} for p in new)
+
+
+def test_guide_of_controls_reads_the_key_and_masks_pitches():
+    from partita.symbolic.anticipatory import Guide
+
+    events = A.midi_to_events(diatonic_melody(6))
+    guide = Guide.of_events([tok + A.CONTROL_OFFSET for tok in events], harmony=True, cover=True)
+    assert guide.scale == {0, 2, 4, 5, 7, 9, 11}
+    ok = guide.pitches(0, 40)                    # over the first melody note, C5 (72)
+    assert ok[60] and ok[64] and ok[67] and not ok[62] and not ok[71] and not ok[79]
+    assert guide.latest_onset(0, 0) == 0 and guide.latest_onset(0, 100) == 100

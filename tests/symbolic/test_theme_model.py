@@ -26,6 +26,49 @@ def test_pairs_mark_theme_regions_with_aligned_positions():
     assert sum(pair.flag) == 2 * len(pair.theme)  # bars 1-2 and 5-6, not 3-4
 
 
+def test_alignment_restarts_at_each_bar_of_a_varied_statement():
+    varied = [(0.0, 0.5, 67), (0.5, 0.5, 65), *THEME[1:]]          # one note more in its first bar
+    melody = THEME + [(8 + on, d, p) for on, d, p in varied]
+    pair = TT.make_pair(melody, 4.0, [0, 2], 2)
+    second_bar_of_theme = TT.bar_starts_of(pair.theme)[1]
+    inside = [(t, a) for t, a, f in zip(pair.tokens, pair.aligned, pair.flag, strict=True) if f]
+    bars = [a for t, a in inside if t == TT.BAR]
+    assert bars == [0, second_bar_of_theme, 0, second_bar_of_theme]
+
+
+def _random_theme(rng) -> list[tuple[float, float, int]]:  # noqa: ANN001
+    notes, on = [], 0.0
+    while on < 8.0:
+        dur = rng.choice([0.5, 1.0])
+        notes.append((on, dur, rng.randint(60, 79)))
+        on += dur
+    return notes
+
+
+def test_copy_term_states_an_unseen_theme_in_its_regions():
+    import random
+
+    rng = random.Random(0)
+    torch.manual_seed(0)
+    pairs = []
+    for _ in range(64):   # theme, two free bars, the theme again
+        theme = _random_theme(rng)
+        free = [(8.0 + i, 1.0, rng.randint(60, 79)) for i in range(8)]
+        pairs.append(TT.make_pair(theme + free + [(16 + on, d, p) for on, d, p in theme], 4.0, [0, 4], 2))
+    model = TT.build(TT.ThemeConfig(d_model=32, heads=2, encoder_layers=1, decoder_layers=1, max_len=256))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for step in range(80):
+        loss = TT.loss_of(model, TT._batch(pairs[step % 8 * 8:][:8], 256, 128))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    held = TT.heldout_losses(model, pairs[:8])
+    assert held["heldout_loss_theme"] < 0.5 * held["heldout_loss_outside"]
+    unseen = _random_theme(random.Random(99))
+    out = TT.generate(model.eval(), unseen, bars=8, every=4, seed=3)
+    assert TT.theme_occurrences(out, unseen, 4.0, 2) >= 2     # bars 1-2 and 5-6
+
+
 @pytest.mark.parametrize("kind", ["theme", "prompt"])
 def test_models_learn_and_generate_grammatical_melodies(kind):
     torch.manual_seed(0)
