@@ -125,7 +125,7 @@ def load_model(path: str | Path) -> torch.nn.Module:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on the CLI's stderr
-    model = GPT2LMHeadModel.from_pretrained(str(folder), local_files_only=True)
+    model = GPT2LMHeadModel.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
     model.eval()
     return model
 

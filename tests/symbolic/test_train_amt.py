@@ -51,3 +51,23 @@ def test_short_pieces_share_sequences_through_the_carry():
     assert seqs and all(s[0] == A.AUTOREGRESS and len(s) == SEQ_LEN for s in seqs)
     assert sum(s.count(A.SEPARATOR) for s in seqs) >= 3
     assert not list(sequences(events, random.Random(1), augment=1))  # alone, one pass is too short
+
+
+def test_checkpoints_store_half_precision_and_load_as_float32(tmp_path):
+    import torch
+
+    from partita.symbolic.anticipatory import amt_config, build_model, load_model
+    from partita.symbolic.train_amt import save
+
+    torch.manual_seed(0)
+    model = build_model(amt_config(n_layer=1, n_embd=32, n_head=2, n_positions=256))
+    save(model, tmp_path / "m", {"steps": 0})
+    assert next(model.parameters()).dtype == torch.float32       # the trained model is left as it was
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "m" / "model.safetensors"), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
+    loaded = load_model(tmp_path / "m")
+    assert next(loaded.parameters()).dtype == torch.float32
+    w0, w1 = model.get_input_embeddings().weight, loaded.get_input_embeddings().weight
+    assert torch.allclose(w0, w1, atol=1e-3)
