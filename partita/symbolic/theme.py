@@ -416,7 +416,12 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
 
     if len(theme) < 2:
         raise PartitaError("a theme needs at least two notes")
+    lead = int(min(on for on, _, _ in theme) // beats_per_bar) * beats_per_bar   # bars of silence before it
+    theme = [(on - lead, dur, p) for on, dur, p in theme]
     th_tokens, th_bar = encode(theme, beats_per_bar)
+    if len(th_tokens) > model.config.max_theme:
+        raise PartitaError(f"the theme is too long for the model ({len(th_tokens)} tokens over {max(th_bar) + 1} "
+                           f"bars; at most {model.config.max_theme}): give a theme of a few bars")
     n_theme_bars = theme_bars or (max(th_bar) + 1)
     th_starts = bar_starts_of(th_tokens[: model.config.max_theme])
     starts = list(range(0, bars, max(every, n_theme_bars)))

@@ -103,3 +103,14 @@ def test_save_load(tmp_path):
     assert isinstance(TT.load(tmp_path / "t"), TT.ThemeModel)
     with pytest.raises(PartitaError, match="no theme model"):
         TT.load(tmp_path / "x")
+
+
+def test_a_theme_after_rests_starts_at_bar_one_and_a_long_one_is_refused():
+    model = TT.build(TT.ThemeConfig(d_model=32, heads=2, encoder_layers=1, decoder_layers=1, max_len=256))
+    late = [(8 + on, d, p) for on, d, p in THEME]            # two bars of rests first
+    a = TT.generate(model.eval(), late, bars=4, seed=1)
+    b = TT.generate(model, THEME, bars=4, seed=1)
+    assert a == b
+    long = [(i * 0.25, 0.25, 60 + i % 12) for i in range(200)]
+    with pytest.raises(PartitaError, match="too long"):
+        TT.generate(model, long, bars=4)
