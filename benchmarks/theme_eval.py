@@ -109,6 +109,7 @@ def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: in
     pool = list(datasets.load("abc_tunes", split="test"))
     counts: dict[str, list[int]] = {k: [] for k in models}
     seconds: dict[str, float] = dict.fromkeys(models, 0.0)
+    statements: list[float] = []   # similarity of each planned statement to the theme
     done = 0
     for i in tqdm(rng.permutation(len(pool)), desc="occurrences"):
         if done == n:
@@ -128,14 +129,34 @@ def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: in
             melody = TT.generate(model, theme, bars=bars, beats_per_bar=beats, seed=seed + done)
             seconds[name] += time.perf_counter() - t0
             counts[name].append(TT.theme_occurrences(melody, theme, beats, 2))
+            if name == "theme":
+                statements.extend(_planned_statements(melody, theme, beats, bars))
         done += 1
     return {"pieces": done, "bars": bars,
             **{name: {"mean_occurrences": float(np.mean(c)), "median": float(np.median(c)),
                       "at_least_twice": float(np.mean([x >= 2 for x in c])),
                       "seconds_per_piece": seconds[name] / max(1, done)} for name, c in counts.items()},
+            "planned_statements": {"count": len(statements),
+                                   "exact": float(np.mean([x == 1.0 for x in statements])) if statements else None,
+                                   "varied": float(np.mean([0.75 <= x < 1.0 for x in statements]))
+                                   if statements else None,
+                                   "mean_similarity": float(np.mean(statements)) if statements else None},
             "theme_model_beats_baseline_on": float(np.mean([a > b for a, b in zip(counts["theme"],
                                                                                    counts["prompt baseline"],
                                                                                    strict=True)]))}
+
+
+def _planned_statements(melody, theme, beats: float, bars: int, every: int = 8, theme_bars: int = 2) -> list[float]:  # noqa: ANN001
+    """Interval similarity to the theme of each region where the theme model was asked to
+    state it (bars 1, 9, 17...): 1.0 an exact statement, below that a variation."""
+    from partita.symbolic.theme import interval_similarity
+
+    ti = [b[2] - a[2] for a, b in zip(theme, theme[1:], strict=False)]
+    out = []
+    for start in range(0, bars, every):
+        win = [n for n in melody if start * beats <= n[0] < (start + theme_bars) * beats]
+        out.append(interval_similarity(ti, [b[2] - a[2] for a, b in zip(win, win[1:], strict=False)]))
+    return out
 
 
 def markdown(result: dict) -> str:
@@ -157,6 +178,11 @@ def markdown(result: dict) -> str:
                          f"{m['seconds_per_piece']:.1f} |")
         lines += ["", f"The theme model states the theme more often than the baseline on "
                   f"{o['theme_model_beats_baseline_on']:.2f} of the themes."]
+        st = o.get("planned_statements")
+        if st and st["count"]:
+            lines += ["", f"In the {st['count']} regions where the theme model was asked to state the theme: exact "
+                      f"{st['exact']:.2f}, a variation (similarity 0.75-1) {st['varied']:.2f}, mean similarity "
+                      f"{st['mean_similarity']:.2f}."]
     return "\n".join(lines) + "\n"
 
 

@@ -427,17 +427,20 @@ class Guide:
       raised 6th and 7th), or sound in the given notes within :data:`CONTEXT_TICKS`;
     * harmony (an accompaniment): no second, seventh or tritone against a melody note it
       overlaps, and no note above the melody;
-    * cover (an accompaniment): time may not pass a melody onset while nothing of the
-      accompaniment sounds there, so the accompaniment covers the whole melody.
+    * cover: time may not pass an onset of the given notes (an accompaniment: the melody's;
+      an infill: the beats of the span) while nothing generated sounds there, so the
+      accompaniment covers the whole melody and an infilled span has no silent beat.
 
-    Built from ``spans`` (onset, offset, pitch) in 10 ms ticks. The guards only mask what
+    Built from ``spans`` (onset, offset, pitch) in 10 ms ticks; ``onsets`` to cover
+    replace the spans' own. The guards only mask what
     the model may draw; with ``Guide`` off (``guide=None``) the model samples freely.
     """
 
     def __init__(self, spans: Sequence[tuple[int, int, int]], key: tuple[int, str] | None, *,
-                 harmony: bool = False, cover: bool = False):
+                 harmony: bool = False, cover: bool = False, onsets: Sequence[int] | None = None):
         self.spans = sorted(spans)
-        self.onsets = np.asarray(sorted({on for on, _, _ in self.spans}), dtype=np.int64)
+        self.onsets = np.asarray(sorted(set(onsets) if onsets is not None else {on for on, _, _ in self.spans}),
+                                 dtype=np.int64)
         self.on = np.asarray([s[0] for s in self.spans], dtype=np.int64)
         self.off = np.asarray([s[1] for s in self.spans], dtype=np.int64)
         self.pitch = np.asarray([s[2] for s in self.spans], dtype=np.int64)
@@ -445,7 +448,8 @@ class Guide:
         self.harmony, self.cover = harmony, cover
 
     @classmethod
-    def of_events(cls, events: Sequence[int], *, harmony: bool = False, cover: bool = False) -> Guide:
+    def of_events(cls, events: Sequence[int], *, harmony: bool = False, cover: bool = False,
+                  onsets: Sequence[int] | None = None) -> Guide:
         """A guide from AMT events (or controls): their notes, and the key estimated from them."""
         from partita.mir.key import KeyEvidence, estimate_key
 
@@ -460,11 +464,12 @@ class Guide:
             spans.append((on, on + d - A.DUR_OFFSET, pitch))
             hist[pitch % 12] += d - A.DUR_OFFSET
         if not spans:
-            return cls([], None, harmony=harmony, cover=cover)
+            return cls([], None, harmony=harmony, cover=cover, onsets=onsets)
         final = min((s for s in spans if s[1] == max(x[1] for x in spans)), key=lambda s: s[2])[2] % 12
         first = min(spans)[2] % 12
         est = estimate_key(KeyEvidence(hist, first, final))
-        return cls(spans, None if est is None else (est.tonic, est.mode), harmony=harmony, cover=cover)
+        return cls(spans, None if est is None else (est.tonic, est.mode), harmony=harmony, cover=cover,
+                   onsets=onsets)
 
     def latest_onset(self, floor: int, sounding_until: int) -> int | None:
         """The latest time the next event may take (cover): the first melody onset at or
@@ -569,7 +574,8 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
            config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
            on_grid: bool = True, guided: bool = True) -> Score:
     """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are
-    kept. ``guided``: the new notes keep to the key of the notes kept (:class:`Guide`)."""
+    kept. ``guided``: the new notes keep to the key of the notes kept, and something sounds
+    on every beat of the span (:class:`Guide`)."""
     events = _events_of(piece, "piece")
     lo, hi = int(round(start_s * A.TIME_RESOLUTION)), int(round(end_s * A.TIME_RESOLUTION))
     if hi <= lo:
@@ -583,7 +589,9 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
     new = generate_events(model, start=lo, end=hi, prompt_events=before, controls=controls,
                           instruments=instruments, config=config, use_cache=use_cache, max_step=max_step,
                           grid=rhythm_grid(piece, hi) if on_grid else None,
-                          guide=Guide.of_events(before + after) if guided else None)
+                          guide=Guide.of_events(before + after, cover=True,
+                                                onsets=[t for t in rhythm_grid(piece, hi, division=1) if t >= lo])
+                          if guided else None)
     return merge(piece, new, drop=(lo, hi))
 
 

@@ -247,3 +247,13 @@ def test_guide_of_controls_reads_the_key_and_masks_pitches():
     ok = guide.pitches(0, 40)                    # over the first melody note, C5 (72)
     assert ok[60] and ok[64] and ok[67] and not ok[62] and not ok[71] and not ok[79]
     assert guide.latest_onset(0, 0) == 0 and guide.latest_onset(0, 100) == 100
+
+
+def test_guided_infill_leaves_no_silent_beat_in_the_span(tiny):
+    from partita.mir.metrics import note_spans
+
+    piece = diatonic_melody(8)   # 120 qpm: a beat every 0.5 s
+    out = infill(tiny, piece, 1.0, 3.0, config=SamplingConfig(seed=6, top_p=1.0))
+    spans = note_spans(out)
+    for beat in (1.0, 1.5, 2.0, 2.5):
+        assert any(on <= beat + 0.05 < off for on, off, _ in spans), beat
