@@ -533,7 +533,8 @@ def _train_theme(args: argparse.Namespace) -> int:
     config = ThemeConfig(kind="prompt" if args.baseline else "theme")
     out = args.output or ("checkpoints/theme-prompt" if args.baseline else "checkpoints/theme")
     record = train(out, embedder_path=args.embedder, config=config, steps=args.steps, batch_size=args.batch_size,
-                   lr=args.lr, limit=args.limit, seed=args.seed, threads=args.threads, progress=not args.quiet)
+                   lr=args.lr, limit=args.limit, seed=args.seed, threads=args.threads, progress=not args.quiet,
+                   resume=args.resume)
     print(f"wrote {out}: {record['steps']} steps, held-out loss {record['heldout_loss']}")
     return 0
 
@@ -725,6 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("-o", "--output")
     tm.add_argument("--baseline", action="store_true")
     tm.add_argument("--embedder", default="checkpoints/theme-embedder", help="theme retrieval embedder")
+    tm.add_argument("--resume", action="store_true", help="continue the model in the output folder for --steps more")
     add_common_options(tm, steps=2000, batch_size=16, limit_help="only this many corpus tunes")
     tm.set_defaults(func=_train_theme)
 

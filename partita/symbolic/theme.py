@@ -368,7 +368,10 @@ def heldout_losses(model: nn.Module, pairs: Sequence[Pair], batch_size: int = 16
 
 def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | None = None, steps: int = 2000,
           batch_size: int = 16, lr: float = 1e-3, limit: int | None = None, seed: int = 0,
-          threads: int | None = None, progress: bool = True, save_every: int = 250) -> dict:
+          threads: int | None = None, progress: bool = True, save_every: int = 250, resume: bool = False) -> dict:
+    """Train a theme model (or the prompt baseline) on corpus tunes and their retrieved
+    themes; ``resume`` continues the model in ``out`` for ``steps`` more steps (a new
+    warm-up and cosine cycle; the optimizer state starts afresh)."""
     from tqdm import tqdm
 
     from partita.symbolic.themes import load as load_embedder
@@ -384,21 +387,29 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
     valid_pairs = corpus_pairs("valid", embedder, 300, seed=seed + 1, progress=progress)
     if not train_pairs:
         raise PartitaError("no theme pairs: build the corpus cache and train the theme embedder first")
-    model = build(config)
+    if resume and (Path(out) / CONFIG_FILE).exists():
+        model = load(out).train()
+        config = model.config
+        record = json.loads((Path(out) / "training.json").read_text())
+        record.setdefault("cycles", []).append({"steps": record["steps"], **heldout_losses(model, valid_pairs)})
+    else:
+        model = build(config)
+        record = {"config": asdict(config), "train_pairs": len(train_pairs), "valid_pairs": len(valid_pairs),
+                  "data_seconds": round(time.perf_counter() - t0, 1), "steps": 0, "seconds": 0.0, "log": []}
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    rng = np.random.default_rng(seed)
-    record: dict = {"config": asdict(config), "train_pairs": len(train_pairs), "valid_pairs": len(valid_pairs),
-                    "data_seconds": round(time.perf_counter() - t0, 1), "log": []}
+    rng = np.random.default_rng(seed + record["steps"])
+    first, spent = record["steps"], record.get("seconds", 0.0)
     for step in tqdm(range(steps), desc=f"theme ({config.kind})", disable=not progress):
         batch = _batch([train_pairs[i] for i in rng.integers(0, len(train_pairs), batch_size)], config.max_len,
                        config.max_theme)
         value = optimizer_step(model, opt, loss_of(model, batch), lr_at(step, steps, lr, floor=0.0))
         if (step + 1) % 100 == 0:
-            record["log"].append({"step": step + 1, "loss": round(value, 4)})
+            record["log"].append({"step": first + step + 1, "loss": round(value, 4)})
         if (step + 1) % save_every == 0 and step + 1 < steps:
-            record.update({"steps": step + 1, "seconds": round(time.perf_counter() - t0, 1)})
+            record.update({"steps": first + step + 1, "seconds": round(spent + time.perf_counter() - t0, 1)})
             save(model, out, record)
-    record.update({"steps": steps, **heldout_losses(model, valid_pairs), "seconds": round(time.perf_counter() - t0, 1)})
+    record.update({"steps": first + steps, **heldout_losses(model, valid_pairs),
+                   "seconds": round(spent + time.perf_counter() - t0, 1)})
     save(model, out, record)
     return record
 
