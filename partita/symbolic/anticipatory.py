@@ -301,7 +301,8 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         t_global = t - A.TIME_OFFSET + win.offset
         same = same + 1 if t_global == last_event and new_or_rest else 0
         new_or_rest = True
-        d = win.sampler.step([lambda _s: DUR_IDS])
+        durs = guide.durations(t_global) if guide is not None else None
+        d = win.sampler.step([lambda _s, m=DUR_IDS if durs is None else durs: m])
         notes = allowed_notes.copy()
         if instruments is None and len(used) >= max_instruments:
             notes &= note_ids(sorted(used))
@@ -319,6 +320,8 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
             used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
             new += list(triple)
             sounding_until = max(sounding_until, t_global + d - A.DUR_OFFSET)
+            if guide is not None:
+                guide.placed(t_global, (n - A.NOTE_OFFSET) % A.MAX_PITCH)
         current = last_event = t_global
         if max_events is not None and len(new) >= 3 * max_events:
             break
@@ -427,6 +430,11 @@ class Guide:
       raised 6th and 7th), or sound in the given notes within :data:`CONTEXT_TICKS`;
     * harmony (an accompaniment): no second, seventh or tritone against a melody note it
       overlaps, and no note above the melody;
+    * cadence (an accompaniment): what starts with the melody's first note or with its last
+      lies in the tonic triad; in the final chord nothing lies below its lowest tonic (the
+      first of its notes is a tonic); nothing earlier rings into the final chord, which
+      lasts exactly to the melody's end (the accompaniment closes with the melody, on the
+      tonic in the bass);
     * cover: time may not pass an onset of the given notes (an accompaniment: the melody's;
       an infill: the beats of the span) while nothing generated sounds there, so the
       accompaniment covers the whole melody and an infilled span has no silent beat.
@@ -445,7 +453,11 @@ class Guide:
         self.off = np.asarray([s[1] for s in self.spans], dtype=np.int64)
         self.pitch = np.asarray([s[2] for s in self.spans], dtype=np.int64)
         self.scale = None if key is None else {(key[0] + pc) % 12 for pc in SCALES[key[1]]}
+        self.triad = None if key is None else {key[0], (key[0] + (4 if key[1] == "major" else 3)) % 12,
+                                               (key[0] + 7) % 12}
+        self.tonic = None if key is None else key[0]
         self.harmony, self.cover = harmony, cover
+        self.final_floor: int | None = None   # the lowest tonic placed in the final chord
 
     @classmethod
     def of_events(cls, events: Sequence[int], *, harmony: bool = False, cover: bool = False,
@@ -479,6 +491,24 @@ class Guide:
         i = int(np.searchsorted(self.onsets, max(floor, sounding_until - 5)))
         return int(self.onsets[i]) if i < len(self.onsets) else None
 
+    def placed(self, onset: int, pitch: int) -> None:
+        """Note a generated note (the final chord's lowest tonic)."""
+        if self.tonic is not None and len(self.on) and onset >= self.on[-1] and pitch % 12 == self.tonic:
+            self.final_floor = pitch if self.final_floor is None else min(self.final_floor, pitch)
+
+    def durations(self, onset: int) -> np.ndarray | None:
+        """Which duration ids a note at ``onset`` may take (cadence), None: any."""
+        if not self.harmony or not len(self.off):
+            return None
+        end, last = int(self.off.max()), int(self.on[-1])
+        lo = end - onset if onset >= last else 0
+        hi = end - onset if onset >= last else last - onset   # the final chord is struck afresh
+        if hi < 0 or lo >= A.MAX_DUR:
+            return None
+        mask = np.zeros(A.VOCAB_SIZE, dtype=bool)
+        mask[A.DUR_OFFSET + max(0, lo): A.DUR_OFFSET + min(A.MAX_DUR - 1, hi) + 1] = True
+        return mask
+
     def pitches(self, onset: int, duration: int) -> np.ndarray:
         """Which of the 128 pitches a note at ``onset`` lasting ``duration`` ticks may take.
 
@@ -492,6 +522,11 @@ class Guide:
             key &= np.isin(pcs, sorted(self.scale | {int(p) % 12 for p in self.pitch[near]}))
         if not self.harmony:
             return key
+        if self.triad is not None and len(self.on) and (onset <= self.on[0] or onset >= self.on[-1]):
+            key &= np.isin(pcs, sorted(self.triad))
+            if onset >= self.on[-1]:   # below the final chord's lowest tonic: only a lower tonic
+                floor = A.MAX_PITCH if self.final_floor is None else self.final_floor
+                key[:floor] &= pcs[:floor] == self.tonic
         for until in (onset + max(1, duration), onset + 1):
             ok = key.copy()
             for p in self.pitch[(self.on < until) & (self.off > onset)]:

@@ -224,6 +224,12 @@ def test_guided_accompaniment_covers_the_melody_in_key_without_clashes(tiny):
         at_onset = [m for m in mel if m[0] <= a_on + 0.005 < m[1]]
         assert all((m[2] - p) % 12 not in {1, 2, 6, 10, 11} and p <= m[2] for m in at_onset)
         assert p % 12 in {0, 2, 4, 5, 7, 9, 11}
+    # cadence: the accompaniment closes with the melody, its lowest final note on the tonic (C)
+    last_on, end = mel[-1][0], max(off for _, off, _ in mel)
+    final = [x for x in acc if x[0] >= last_on - 0.005]
+    assert final and min(final, key=lambda x: x[2])[2] % 12 == 0
+    assert all(abs(off - end) < 0.02 for _, off, _ in final)
+    assert all(off <= last_on + 0.02 for on, off, _ in acc if on < last_on - 0.005)
     free = accompany(tiny, mel_score, instruments=[0], config=SamplingConfig(seed=4, top_p=1.0), guided=False)
     _, acc_free = _melody_and_accompaniment(free)
     # the random model alone writes out-of-key pitch classes: the guards are what removed them
