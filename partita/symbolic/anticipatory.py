@@ -418,6 +418,8 @@ SCALES = {"major": frozenset({0, 2, 4, 5, 7, 9, 11}),
 DISSONANT = frozenset({1, 2, 6, 10, 11})
 """Interval classes between a generated note and a given note sounding with it that the
 harmony guard rules out (seconds, sevenths, the tritone)."""
+MIN_DUR_TICKS = 10
+"""Shortest accompaniment note (100 ms): a small model's few-tick notes sound as clicks."""
 CONTEXT_TICKS = 200
 """A pitch class of the given notes within 2 s of a generated note is allowed in it even
 outside the scale (a chorale's secondary dominant, a folk tune's modal turn)."""
@@ -434,7 +436,7 @@ class Guide:
       lies in the tonic triad; in the final chord nothing lies below its lowest tonic (the
       first of its notes is a tonic); nothing earlier rings into the final chord, which
       lasts exactly to the melody's end (the accompaniment closes with the melody, on the
-      tonic in the bass);
+      tonic in the bass); no accompaniment note shorter than :data:`MIN_DUR_TICKS`;
     * cover: time may not pass an onset of the given notes (an accompaniment: the melody's;
       an infill: the beats of the span) while nothing generated sounds there, so the
       accompaniment covers the whole melody and an infilled span has no silent beat.
@@ -501,8 +503,8 @@ class Guide:
         if not self.harmony or not len(self.off):
             return None
         end, last = int(self.off.max()), int(self.on[-1])
-        lo = end - onset if onset >= last else 0
         hi = end - onset if onset >= last else last - onset   # the final chord is struck afresh
+        lo = end - onset if onset >= last else min(MIN_DUR_TICKS, hi)
         if hi < 0 or lo >= A.MAX_DUR:
             return None
         mask = np.zeros(A.VOCAB_SIZE, dtype=bool)
