@@ -380,6 +380,8 @@ def merge(original: Score, events: Sequence[int], drop: tuple[int, int] | None =
     for track in [] if new_tracks else out.tracks:
         by_instrument.setdefault(A.DRUMS if track.is_drum else track.program, track)
     velocity = int(np.median([n.velocity for t in original.tracks for n in t.notes] or [A.DEFAULT_VELOCITY]))
+    end_tick = original.end()
+    piece_end = tmap.to_seconds(end_tick)
     for t, d, n in A._triples(list(events)):
         onset = (t - A.TIME_OFFSET) / A.TIME_RESOLUTION
         offset = onset + (d - A.DUR_OFFSET) / A.TIME_RESOLUTION
@@ -389,8 +391,10 @@ def merge(original: Score, events: Sequence[int], drop: tuple[int, int] | None =
             track = Track("drums" if drum else f"program {instrument}", 0 if drum else instrument, drum)
             out.tracks.append(track)
             by_instrument[instrument] = out.tracks[-1]
-        start = tmap.to_ticks(onset)
-        by_instrument[instrument].notes.append(Note(start, max(1, tmap.to_ticks(offset) - start), pitch, velocity))
+        start, stop = tmap.to_ticks(onset), tmap.to_ticks(offset)
+        if abs(offset - piece_end) <= 1.0 / A.TIME_RESOLUTION:
+            stop = end_tick   # ends with the piece, not a token tick (10 ms) off it
+        by_instrument[instrument].notes.append(Note(start, max(1, stop - start), pitch, velocity))
     for track in out.tracks:
         track.notes.sort(key=lambda note: (note.time, note.pitch))
     return out
@@ -569,7 +573,8 @@ def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[in
     if all((n - A.NOTE_OFFSET) // A.MAX_PITCH == 128 for n in events[2::3]):
         raise PartitaError("the melody is drums only: give a pitched melody to accompany")
     controls = [tok + A.CONTROL_OFFSET for tok in events]
-    end = A.max_time(events) + max(d - A.DUR_OFFSET for d in events[1::3])
+    # the melody's end: no accompaniment note starts after the melody is over
+    end = max(t - A.TIME_OFFSET + d - A.DUR_OFFSET for t, d, _ in A._triples(events))
     new = generate_events(model, start=0, end=end, controls=controls, instruments=instruments, config=config,
                           use_cache=use_cache, max_step=max_step,
                           grid=rhythm_grid(melody, end, events=events) if on_grid else None,
