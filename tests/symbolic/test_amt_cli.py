@@ -44,6 +44,22 @@ def test_accompany_keeps_the_melody_and_reports_support(tmp_path, checkpoint, tu
     assert {t.program for t in got.tracks[1:]} <= {0, 32, 33}
 
 
+def test_accompany_free_samples_without_the_guards(tmp_path, checkpoint, tune, capsys):
+    from partita.mir.key import estimate_key
+
+    guided, free = tmp_path / "g.mid", tmp_path / "f.mid"
+    for out, extra in ((guided, []), (free, ["--free"])):
+        assert main(["accompany", str(tune), "-o", str(out), "--model", str(checkpoint), "--instruments", "piano",
+                     "--candidates", "1", "--seed", "5", *extra]) == 0
+    key = estimate_key(read(tune))
+    scale = {(key.tonic + i) % 12 for i in (0, 2, 4, 5, 7, 9, 11)}
+    pcs = {kind: {n.pitch % 12 for t in read(path).tracks[1:] for n in t.notes}
+           for kind, path in (("guided", guided), ("free", free))}
+    assert pcs["guided"] <= scale | {p % 12 for p in (67, 69, 71, 72, 74)}
+    notes = {path: [_notes(t) for t in read(path).tracks[1:]] for path in (guided, free)}
+    assert notes[guided] != notes[free]   # --free reaches the sampler
+
+
 def test_infill_bars_keeps_the_rest(tmp_path, checkpoint, tune, capsys):
     out = tmp_path / "inf.mid"
     assert main(["infill", str(tune), "-o", str(out), "--model", str(checkpoint), "--start-bar", "3",
