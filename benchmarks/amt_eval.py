@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
 def markdown(summary: dict) -> str:
     """The numbers against the issue's bars, as a table."""
     how = "with the key, harmony and cover guards" if summary.get("guided", True) else "the model alone (--free)"
+    if not summary.get("accompany") and not summary.get("infill"):
+        how = "likelihood only"
     lines = [f"# Anticipatory model on held-out pieces ({summary.get('model')}, {how})", "",
              "| measure | value | bar |", "|---|---|---|"]
     acc = summary.get("accompany")
