@@ -12,6 +12,7 @@ instruments asked for.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -228,7 +229,8 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
                     config: SamplingConfig | None = None, use_cache: bool = True,
                     max_instruments: int = 16, max_step: int | None = None,
                     max_events: int | None = None, window: int | None = None,
-                    grid: Sequence[int] | None = None, guide: Guide | None = None) -> list[int]:
+                    grid: Sequence[int] | None = None, guide: Guide | None = None,
+                    max_per_onset: int | None = None) -> list[int]:
     """Sample events from ``start`` to ``end`` ticks (10 ms), after ``prompt_events``, with the
     ``controls`` (control triples) anticipated δ ahead. Returns the new events only.
 
@@ -244,7 +246,9 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         grid: onset times (ticks) new events may take besides the previous event's onset
             (see :func:`rhythm_grid`); None: any time.
         guide: key, harmony and cover guards (:class:`Guide`); None: the model alone.
+        max_per_onset: the most events at one onset (default :data:`MAX_PER_ONSET`).
     """
+    per_onset = max_per_onset or MAX_PER_ONSET
     ctrl = [tuple(tr) for tr in A._triples(list(controls))]
     z = A.ANTICIPATE if ctrl else A.AUTOREGRESS
     history = [tuple(tr) for tr in A._triples(list(prompt_events))]
@@ -274,7 +278,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         lo = floor - win.offset
         times = TIME_IDS.copy()
         times[A.TIME_OFFSET: A.TIME_OFFSET + lo] = False  # times never go back
-        if same >= MAX_PER_ONSET:
+        if new_or_rest and same >= per_onset - 1:
             times[A.TIME_OFFSET + lo] = False  # a chord is full: time moves on
         if max_step is not None:
             times[A.TIME_OFFSET + lo + max_step + 1: A.DUR_OFFSET] = False
@@ -616,8 +620,9 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
            config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
            on_grid: bool = True, guided: bool = True) -> Score:
     """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are
-    kept. ``guided``: the new notes keep to the key of the notes kept, and something sounds
-    on every beat of the span (:class:`Guide`)."""
+    kept. ``guided``: the new notes keep to the key of the notes kept, something sounds on
+    every beat of the span (:class:`Guide`), and no onset holds more notes than the piece's
+    fullest chord."""
     events = _events_of(piece, "piece")
     lo, hi = int(round(start_s * A.TIME_RESOLUTION)), int(round(end_s * A.TIME_RESOLUTION))
     if hi <= lo:
@@ -625,6 +630,8 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
     if lo >= A.max_time(events) + 1:
         raise PartitaError(f"the span starts at {start_s:.2f} s, after the piece's last note")
     before = [tok for tr in A._triples(events) if tr[0] - A.TIME_OFFSET < lo for tok in tr]
+    # the texture kept: no more notes at one onset than anywhere in the piece (a tune stays one line)
+    chord = max(Counter(events[0::3]).values())
     after = [tok for tr in A._triples(events) if tr[0] - A.TIME_OFFSET >= hi for tok in tr]
     controls = [tok + A.CONTROL_OFFSET for tok in after]
     instruments = sorted(A.instruments_of(events))
@@ -633,7 +640,7 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
                           grid=rhythm_grid(piece, hi) if on_grid else None,
                           guide=Guide.of_events(before + after, cover=True,
                                                 onsets=[t for t in rhythm_grid(piece, hi, division=1) if t >= lo])
-                          if guided else None)
+                          if guided else None, max_per_onset=chord if guided else None)
     return merge(piece, new, drop=(lo, hi))
 
 

@@ -263,3 +263,14 @@ def test_guided_infill_leaves_no_silent_beat_in_the_span(tiny):
     spans = note_spans(out)
     for beat in (1.0, 1.5, 2.0, 2.5):
         assert any(on <= beat + 0.05 < off for on, off, _ in spans), beat
+
+
+def test_guided_infill_keeps_a_single_line_single(tiny):
+    from collections import Counter
+
+    piece = diatonic_melody(8)
+    fullest = {}
+    for guided in (True, False):
+        out = infill(tiny, piece, 0.5, 3.5, config=SamplingConfig(seed=0, top_p=1.0), guided=guided)
+        fullest[guided] = max(Counter(n.time for t in out.tracks for n in t.notes).values())
+    assert fullest[True] == 1 and fullest[False] > 1   # the random model alone stacks notes
