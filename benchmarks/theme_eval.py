@@ -149,13 +149,13 @@ def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: in
 def _planned_statements(melody, theme, beats: float, bars: int, every: int = 8, theme_bars: int = 2) -> list[float]:  # noqa: ANN001
     """Interval similarity to the theme of each region where the theme model was asked to
     state it (bars 1, 9, 17...): 1.0 an exact statement, below that a variation."""
-    from partita.symbolic.theme import interval_similarity
+    from partita.symbolic.theme import interval_similarity, intervals
 
-    ti = [b[2] - a[2] for a, b in zip(theme, theme[1:], strict=False)]
+    ti = intervals(theme)
     out = []
     for start in range(0, bars, every):
         win = [n for n in melody if start * beats <= n[0] < (start + theme_bars) * beats]
-        out.append(interval_similarity(ti, [b[2] - a[2] for a, b in zip(win, win[1:], strict=False)]))
+        out.append(interval_similarity(ti, intervals(win)))
     return out
 
 

@@ -487,7 +487,8 @@ class Guide:
             hist[pitch % 12] += d - A.DUR_OFFSET
         if not spans:
             return cls([], None, harmony=harmony, cover=cover, onsets=onsets)
-        final = min((s for s in spans if s[1] == max(x[1] for x in spans)), key=lambda s: s[2])[2] % 12
+        end = max(s[1] for s in spans)
+        final = min((s for s in spans if s[1] == end), key=lambda s: s[2])[2] % 12
         first = min(spans)[2] % 12
         est = estimate_key(KeyEvidence(hist, first, final))
         return cls(spans, None if est is None else (est.tonic, est.mode), harmony=harmony, cover=cover,

@@ -434,10 +434,10 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
         raise PartitaError(f"the theme is too long for the model ({len(th_tokens)} tokens over {max(th_bar) + 1} "
                            f"bars; at most {model.config.max_theme}): give a theme of a few bars")
     n_theme_bars = theme_bars or (max(th_bar) + 1)
-    th_starts = bar_starts_of(th_tokens[: model.config.max_theme])
+    th_starts = bar_starts_of(th_tokens)
     starts = list(range(0, bars, max(every, n_theme_bars)))
     gen = torch.Generator().manual_seed(seed)
-    th = torch.tensor([th_tokens[: model.config.max_theme]])
+    th = torch.tensor([th_tokens])
     seq, flags, aligned = [BOS], [0], [0]
     bar = -1
     counter = 0
@@ -484,6 +484,11 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
 # --------------------------------------------------------------------------- measuring
 
 
+def intervals(notes: Melody) -> list[int]:
+    """Semitone steps between consecutive notes."""
+    return [b[2] - a[2] for a, b in zip(notes, notes[1:], strict=False)]
+
+
 def interval_similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """1 - normalised edit distance of two interval sequences (1.0: identical)."""
     from partita.tokenizers.abc import levenshtein
@@ -499,7 +504,7 @@ def theme_occurrences(melody: Melody, theme: Melody, beats_per_bar: float, theme
                       threshold: float = 0.75) -> int:
     """Windows of ``theme_bars`` bars (non-overlapping once counted) whose interval sequence
     is at least ``threshold`` similar to the theme's."""
-    ti = [b[2] - a[2] for a, b in zip(theme, theme[1:], strict=False)]
+    ti = intervals(theme)
     if not melody:
         return 0
     n_bars = int(max(on for on, _, _ in melody) // beats_per_bar) + 1
@@ -507,7 +512,7 @@ def theme_occurrences(melody: Melody, theme: Melody, beats_per_bar: float, theme
     while b < n_bars:
         lo, hi = b * beats_per_bar, (b + theme_bars) * beats_per_bar
         win = [n for n in melody if lo <= n[0] < hi]
-        wi = [y[2] - x[2] for x, y in zip(win, win[1:], strict=False)]
+        wi = intervals(win)
         if len(win) >= 2 and interval_similarity(ti, wi) >= threshold:
             count += 1
             b += theme_bars
