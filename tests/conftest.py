@@ -12,14 +12,13 @@ from symusic import Note, Track
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# librosa compiles numba functions into a cache on first use. Two pytest-xdist workers doing
-# it at once on a fresh machine crashed one of them (segfault in a gufunc), and so did a cache
-# written by another virtual environment: one cache per environment and per worker.
+# librosa compiles numba kernels into a cache when it is imported (Basic Pitch imports it). Two
+# processes filling one cold cache at once can pair files written by different processes and
+# segfault (numba/numba#10128): one cache per environment and per xdist worker. Assigned, not
+# defaulted: the workers inherit the controller's environment, where this file ran first.
 _ENV = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR",
-    os.path.join(tempfile.gettempdir(), f"partita-numba-{_ENV}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"),
-)
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"partita-numba-{_ENV}-{_WORKER}")
 
 
 @pytest.fixture

@@ -43,11 +43,21 @@ def load_audio(path: str | Path, sr: int | None = None, *, mono: bool = True) ->
     if mono:
         audio = audio.mean(axis=1)
     if sr is not None and sr != rate:
-        import librosa
-
-        audio = librosa.resample(audio.T if audio.ndim == 2 else audio, orig_sr=rate, target_sr=sr).T
-        rate = sr
+        audio, rate = resample(audio, rate, sr), sr
     return np.ascontiguousarray(audio, dtype=np.float32), int(rate)
+
+
+def resample(audio: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
+    """Audio (samples first, mono or (n, channels)) at another rate, as float32.
+
+    soxr directly (librosa's default resampler) rather than ``librosa.resample``: importing
+    librosa compiles its numba kernels into a cache, which has crashed fresh machines.
+    """
+    if sr_from == sr_to:
+        return np.asarray(audio, dtype=np.float32)
+    import soxr
+
+    return soxr.resample(np.ascontiguousarray(audio, dtype=np.float32), sr_from, sr_to, quality="HQ")
 
 
 def peak_dbfs(audio: np.ndarray) -> float:
@@ -108,10 +118,7 @@ def f0_curve(audio: np.ndarray, sr: int, *, hop_seconds: float = 0.01, model: st
 
     torchcrepe = _import_torchcrepe()
     if sr != 16000:
-        import librosa
-
-        audio = librosa.resample(audio, orig_sr=sr, target_sr=16000)
-        sr = 16000
+        audio, sr = resample(audio, sr, 16000), 16000
     hop = int(round(hop_seconds * sr))
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
     with torch.inference_mode():

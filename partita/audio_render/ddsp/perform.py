@@ -11,6 +11,7 @@ import torch
 from symusic import Score
 
 from partita.audio_render.ddsp.controls import NoteEvent, control_curves, features
+from partita.mir.audio import resample
 
 CHECKPOINTS = Path(__file__).resolve().parents[3] / "checkpoints"
 
@@ -81,14 +82,6 @@ def track_notes(score: Score, index: int) -> list[NoteEvent]:
     sec = score.to("second")
     return [NoteEvent(float(n.time), float(n.duration), int(n.pitch), int(n.velocity))
             for n in sec.tracks[index].notes]
-
-
-def resample(audio: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
-    if sr_from == sr_to:
-        return audio
-    import librosa
-
-    return librosa.resample(audio, orig_sr=sr_from, target_sr=sr_to).astype(np.float32)
 
 
 def render_ddsp(score: Score, *, soundfont: str | Path | None = None, sample_rate: int = 44100,
