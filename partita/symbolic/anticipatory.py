@@ -305,7 +305,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         t_global = t - A.TIME_OFFSET + win.offset
         same = same + 1 if t_global == last_event and new_or_rest else 0
         new_or_rest = True
-        durs = guide.durations(t_global) if guide is not None else None
+        durs = guide.durations(t_global, sounding_until) if guide is not None else None
         d = win.sampler.step([lambda _s, m=DUR_IDS if durs is None else durs: m])
         notes = allowed_notes.copy()
         if instruments is None and len(used) >= max_instruments:
@@ -428,6 +428,9 @@ DISSONANT = frozenset({1, 2, 6, 10, 11})
 harmony guard rules out (seconds, sevenths, the tritone)."""
 MIN_DUR_TICKS = 10
 """Shortest accompaniment note (100 ms): a small model's few-tick notes sound as clicks."""
+SUSTAIN_TICKS = 100
+"""An accompaniment note struck while nothing else of it sounds lasts to the next melody onset,
+up to this long (1 s): the accompaniment sounds under the melody, not between its notes."""
 CONTEXT_TICKS = 200
 """A pitch class of the given notes within 2 s of a generated note is allowed in it even
 outside the scale (a chorale's secondary dominant, a folk tune's modal turn)."""
@@ -445,6 +448,8 @@ class Guide:
       first of its notes is a tonic); nothing earlier rings into the final chord, which
       lasts exactly to the melody's end (the accompaniment closes with the melody, on the
       tonic in the bass); no accompaniment note shorter than :data:`MIN_DUR_TICKS`;
+    * sustain (an accompaniment with cover): a note struck while nothing generated sounds
+      lasts to the next melody onset (up to :data:`SUSTAIN_TICKS`);
     * cover: time may not pass an onset of the given notes (an accompaniment: the melody's;
       an infill: the beats of the span) while nothing generated sounds there, so the
       accompaniment covers the whole melody and an infilled span has no silent beat.
@@ -507,13 +512,19 @@ class Guide:
         if self.tonic is not None and len(self.on) and onset >= self.on[-1] and pitch % 12 == self.tonic:
             self.final_floor = pitch if self.final_floor is None else min(self.final_floor, pitch)
 
-    def durations(self, onset: int) -> np.ndarray | None:
-        """Which duration ids a note at ``onset`` may take (cadence), None: any."""
+    def durations(self, onset: int, sounding_until: int = 0) -> np.ndarray | None:
+        """Which duration ids a note at ``onset`` may take (cadence, sustain), None: any.
+        ``sounding_until``: where the notes generated so far stop sounding."""
         if not self.harmony or not len(self.off):
             return None
         end, last = int(self.off.max()), int(self.on[-1])
         hi = end - onset if onset >= last else last - onset   # the final chord is struck afresh
-        lo = end - onset if onset >= last else min(MIN_DUR_TICKS, hi)
+        lo = MIN_DUR_TICKS
+        if self.cover and sounding_until <= onset:   # alone: it holds to the next melody onset
+            i = int(np.searchsorted(self.onsets, onset, side="right"))
+            if i < len(self.onsets):
+                lo = max(lo, min(int(self.onsets[i]) - onset, SUSTAIN_TICKS))
+        lo = end - onset if onset >= last else min(lo, hi)
         if hi < 0 or lo >= A.MAX_DUR:
             return None
         mask = np.zeros(A.VOCAB_SIZE, dtype=bool)
