@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from symusic import Note, Tempo, Track
@@ -254,6 +255,21 @@ def test_guide_of_controls_reads_the_key_and_masks_pitches():
     assert ok[60] and ok[64] and ok[67] and not ok[62] and not ok[71] and not ok[79]
     assert guide.latest_onset(0, 0) == 0 and guide.latest_onset(0, 100) == 100
 
+
+
+def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
+    from partita.symbolic.anticipatory import MIN_DUR_TICKS, SUSTAIN_TICKS, Guide
+
+    def shortest(mask):
+        return int(np.flatnonzero(mask)[0]) - A.DUR_OFFSET
+
+    # melody onsets every 50 ticks (0.5 s), notes 40 ticks long
+    guide = Guide.of_events(A.midi_to_events(diatonic_melody(6)), harmony=True, cover=True)
+    assert shortest(guide.durations(120, sounding_until=100)) == 30      # alone: to the onset at 150
+    assert shortest(guide.durations(120, sounding_until=200)) == MIN_DUR_TICKS   # over another note
+    slow = Guide([(0, 400, 72), (400, 800, 74), (800, 900, 72)], (0, "major"), harmony=True, cover=True)
+    assert shortest(slow.durations(0)) == SUSTAIN_TICKS                 # capped at 1 s
+    assert shortest(Guide(slow.spans, (0, "major"), harmony=True).durations(0)) == MIN_DUR_TICKS
 
 def test_guided_infill_leaves_no_silent_beat_in_the_span(tiny):
     from partita.mir.metrics import note_spans
