@@ -333,7 +333,30 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
             win.ensure(_time(ctrl[k]))
             win.force(ctrl[k])
             k += 1
-    return new
+    return restruck(new)
+
+
+def restruck(events: Sequence[int]) -> list[int]:
+    """Events in which no note is struck again while it still sounds on the same instrument:
+    the earlier note ends where the later starts, as a piano re-strikes a held key, and the
+    later lasts at least as long as the earlier would have (in a MIDI file the first note-off
+    would cut the second short); a note doubled at one onset is kept once, at the longer
+    length. Nothing sounds more or less than before."""
+    out: list[tuple[int, int, int]] = []
+    latest: dict[int, int] = {}   # note id -> index in out of its latest note
+    for t, d, n in sorted(A._triples(list(events))):
+        j = latest.get(n)
+        if j is not None:
+            t0, d0, _ = out[j]
+            if t0 == t:
+                out[j] = (t0, max(d0, d), n)
+                continue
+            if t0 + d0 - A.DUR_OFFSET > t:   # times in one offset: the earlier still sounds at t
+                out[j] = (t0, A.DUR_OFFSET + t - t0, n)
+                d = min(A.DUR_OFFSET + A.MAX_DUR - 1, max(d, t0 + d0 - t))   # and sounds on as long
+        latest[n] = len(out)
+        out.append((t, d, n))
+    return [tok for tr in out for tok in tr]
 
 
 class _TempoMap:

@@ -271,6 +271,18 @@ def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
     assert shortest(slow.durations(0)) == SUSTAIN_TICKS                 # capped at 1 s
     assert shortest(Guide(slow.spans, (0, "major"), harmony=True).durations(0)) == MIN_DUR_TICKS
 
+
+def test_restruck_notes_end_where_they_are_struck_again_and_doubles_go():
+    from partita.symbolic.anticipatory import restruck
+
+    def ev(on, dur, pitch, program=0):
+        return [A.TIME_OFFSET + on, A.DUR_OFFSET + dur, A.NOTE_OFFSET + program * A.MAX_PITCH + pitch]
+
+    events = ev(0, 100, 60) + ev(0, 40, 60) + ev(50, 20, 60) + ev(50, 30, 60, program=1) + ev(10, 30, 64)
+    out = sorted(tuple(tr) for tr in A._triples(restruck(events)))
+    assert out == sorted([tuple(ev(0, 50, 60)), tuple(ev(50, 50, 60)),   # doubled, then re-struck
+                          tuple(ev(50, 30, 60, program=1)), tuple(ev(10, 30, 64))])
+
 def test_guided_infill_leaves_no_silent_beat_in_the_span(tiny):
     from partita.mir.metrics import note_spans
 
