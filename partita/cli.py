@@ -271,7 +271,8 @@ def _train_anticipatory(args: argparse.Namespace) -> int:
 
     record = train(args.output, steps=args.steps, batch_size=args.batch_size, lr=args.lr, n_layer=args.layers,
                    n_embd=args.width, n_head=args.heads, limit=args.limit, seed=args.seed, threads=args.threads,
-                   eval_every=args.eval_every, autoregressive_only=args.autoregressive_only, progress=not args.quiet)
+                   eval_every=args.eval_every, autoregressive_only=args.autoregressive_only, progress=not args.quiet,
+                   stop_after=args.stop_after)
     print(f"wrote {args.output}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
     return 0
 
@@ -766,7 +767,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ta = tr_sub.add_parser("anticipatory", help="the anticipatory model (AMT vocabulary) on the corpus cache")
     ta.add_argument("-o", "--output", default="checkpoints/amt-small", help="checkpoint folder (resumed if present)")
-    ta.add_argument("--steps", type=int, default=1000)
+    ta.add_argument("--steps", type=int, default=1000, help="more steps, one warm-up and cosine schedule")
+    ta.add_argument("--stop-after", type=int, help="stop after this many of the steps (the schedule unchanged)")
     ta.add_argument("--batch-size", type=int, default=4)
     ta.add_argument("--lr", type=float, default=1e-3)
     ta.add_argument("--layers", type=int, default=4)

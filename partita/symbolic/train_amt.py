@@ -215,8 +215,11 @@ def evaluate(model: torch.nn.Module, data: np.ndarray, batch_size: int = 4, max_
 def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float = 6e-4, n_layer: int = 4,
           n_embd: int = 256, n_head: int = 4, limit: int | None = None, seed: int = 0, threads: int | None = None,
           eval_every: int = 200, autoregressive_only: bool = False, progress: bool = True,
-          resume: bool = True) -> dict:
-    """Train (or resume) an anticipatory model; checkpoints ``out`` every ``eval_every`` steps."""
+          resume: bool = True, stop_after: int | None = None) -> dict:
+    """Train (or resume) an anticipatory model; checkpoints ``out`` every ``eval_every`` steps.
+
+    ``steps`` more steps under one warm-up and cosine schedule; ``stop_after``: stop (and
+    save) after this many of them, the schedule unchanged (a run cut short, reproducibly)."""
     from tqdm import tqdm
 
     from partita.symbolic.anticipatory import amt_config, build_model
@@ -248,9 +251,10 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     start_step = record["steps"]
     total = start_step + steps
+    last = start_step + min(steps, stop_after or steps)
 
     rng = np.random.default_rng(seed + start_step)
-    bar = tqdm(range(start_step, total), desc="anticipatory", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(range(start_step, last), desc="anticipatory", disable=not progress, dynamic_ncols=True)
     for step in bar:
         idx = rng.integers(0, len(train_data), size=batch_size)
         x = torch.from_numpy(train_data[idx]).long()
@@ -259,7 +263,7 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
         done = step + 1
         if done % 50 == 0:
             record["log"].append({"step": done, "loss": round(value, 4), "seconds": round(time.perf_counter() - t0, 1)})
-        if done % eval_every == 0 or done == total:
+        if done % eval_every == 0 or done == last:
             held = evaluate(model, valid_data)
             record.update({"steps": done, "heldout": held, "train_sequences": int(len(train_data)),
                            "valid_sequences": int(len(valid_data)), "data_seconds": round(data_s, 1),

@@ -71,3 +71,25 @@ def test_checkpoints_store_half_precision_and_load_as_float32(tmp_path):
     assert next(loaded.parameters()).dtype == torch.float32
     w0, w1 = model.get_input_embeddings().weight, loaded.get_input_embeddings().weight
     assert torch.allclose(w0, w1, atol=1e-3)
+
+
+def test_a_run_cut_short_keeps_its_schedule_and_resumes(tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+
+    from partita.symbolic import train_amt
+
+    score = from_music21(corpus.parse("bach/bwv66.6"))
+    events = piece_events(assign_programs("chorales", score, random.Random(0)), 0)
+    seqs = np.asarray(list(sequences(events * 3, random.Random(0), augment=10))[:4], dtype=np.int64)
+    monkeypatch.setattr(train_amt, "cached_dataset", lambda *a, **k: seqs)
+    rates = []
+    monkeypatch.setattr("partita.symbolic.training.lr_at",
+                        lambda step, total, lr: rates.append((step, total)) or lr)
+    common = {"batch_size": 1, "n_layer": 1, "n_embd": 48, "n_head": 2, "progress": False, "eval_every": 100}
+    record = train_amt.train(tmp_path, steps=4, stop_after=2, **common)
+    assert record["steps"] == 2 and json.loads((tmp_path / "training.json").read_text())["steps"] == 2
+    assert rates == [(0, 4), (1, 4)]     # the schedule of 4 steps, cut after 2
+    assert train_amt.train(tmp_path, steps=3, **common)["steps"] == 5   # resumed: 3 more
+    assert rates[2:] == [(2, 5), (3, 5), (4, 5)]
