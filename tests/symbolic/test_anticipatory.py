@@ -256,7 +256,6 @@ def test_guide_of_controls_reads_the_key_and_masks_pitches():
     assert guide.latest_onset(0, 0) == 0 and guide.latest_onset(0, 100) == 100
 
 
-
 def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
     from partita.symbolic.anticipatory import MIN_DUR_TICKS, SUSTAIN_TICKS, Guide
 
@@ -282,6 +281,7 @@ def test_restruck_notes_end_where_they_are_struck_again_and_doubles_go():
     out = sorted(tuple(tr) for tr in A._triples(restruck(events)))
     assert out == sorted([tuple(ev(0, 50, 60)), tuple(ev(50, 50, 60)),   # doubled, then re-struck
                           tuple(ev(50, 30, 60, program=1)), tuple(ev(10, 30, 64))])
+
 
 def test_guided_infill_leaves_no_silent_beat_in_the_span(tiny):
     from partita.mir.metrics import note_spans
