@@ -11,6 +11,7 @@ instruments asked for.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -154,6 +155,21 @@ def note_ids(instruments: Sequence[int] | None) -> np.ndarray:
     return m
 
 
+LOWEST, HIGHEST = 24, 108
+"""Pitch range of guided notes (C1-C8): forced to write an instrument it would not have
+chosen, the small model otherwise reached for inaudible pitches (a bass at MIDI 0-12)."""
+
+
+@functools.lru_cache(maxsize=1)
+def playable() -> np.ndarray:
+    """Note ids of pitched instruments between :data:`LOWEST` and :data:`HIGHEST`; drums all."""
+    m = _event_mask(A.NOTE_OFFSET, A.REST)
+    block = m[A.NOTE_OFFSET: A.NOTE_OFFSET + A.DRUMS * A.MAX_PITCH].reshape(A.DRUMS, A.MAX_PITCH)
+    block[:, :LOWEST] = False
+    block[:, HIGHEST + 1:] = False
+    return m
+
+
 def _time(triple: Sequence[int]) -> int:
     """Arrival time (ticks) of an event or control triple."""
     t = triple[0]
@@ -267,6 +283,10 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         grid_mask[g] = True
         grid_mask[end] = True  # ending stays possible
     allowed_notes = note_ids(instruments)
+    # parts (an accompaniment for several instruments): none of them stays silent for long
+    parts = sorted(instruments) if guide is not None and guide.harmony and instruments and len(instruments) > 1 \
+        else []
+    last_struck: dict[int, int] = {}
     allowed_notes[A.REST] = True  # rests keep time moving, as in training (padding); dropped from the output
     used: set[int] = set()
     new: list[int] = []
@@ -315,6 +335,11 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
             notes[A.REST] = False  # a rest only where time moves on (as padding does in training)
         if guide is not None and d is not None:
             notes = _guided(notes, guide.pitches(t_global, d - A.DUR_OFFSET))
+            if (notes & playable()).any():
+                notes = notes & playable()
+        quiet = [i for i in parts if t_global - last_struck.get(i, -PART_GAP_TICKS) >= PART_GAP_TICKS]
+        if quiet and (notes & note_ids(quiet)).any():
+            notes = notes & note_ids(quiet)
         n = win.sampler.step([lambda _s, m=notes: m])
         if d is None or n is None:
             break
@@ -322,6 +347,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         history.append(triple)
         if n != A.REST:
             used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
+            last_struck[(n - A.NOTE_OFFSET) // A.MAX_PITCH] = t_global
             new += list(triple)
             sounding_until = max(sounding_until, t_global + d - A.DUR_OFFSET)
             if guide is not None:
@@ -436,6 +462,11 @@ def _events_of(score: Score, what: str) -> list[int]:
 
 MAX_PER_ONSET = 12
 """Most events generated at one onset (a small model can otherwise repeat a chord note)."""
+
+PART_GAP_TICKS = 200
+"""In a guided accompaniment for several instruments, one that has struck nothing for this
+long (2 s) plays the next note: asked for piano and bass, the small model otherwise wrote
+piano alone."""
 
 MAX_STEP = 250
 """Most ticks (2.5 s) one generated event may move time forward in accompany, infill and

@@ -271,6 +271,22 @@ def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
     assert shortest(Guide(slow.spans, (0, "major"), harmony=True).durations(0)) == MIN_DUR_TICKS
 
 
+
+def test_every_asked_instrument_plays_in_range(tiny):
+    from partita.symbolic import anticipatory as AM
+
+    ensemble = [0, 33, 40]   # piano, bass, violin
+    out = accompany(tiny, diatonic_melody(8), instruments=ensemble, config=SamplingConfig(seed=2, top_p=1.0))
+    strikes = sorted({(round(n.time / 9.6), t.program) for t in out.tracks[1:] for n in t.notes})  # 10 ms ticks
+    assert {p for _, p in strikes} == set(ensemble)
+    last: dict[int, int] = {}
+    for onset in sorted({t for t, _ in strikes}):
+        quiet = {p for p in ensemble if onset - last.get(p, -AM.PART_GAP_TICKS) >= AM.PART_GAP_TICKS}
+        here = {p for t, p in strikes if t == onset}
+        assert not quiet or here & quiet, (onset, quiet, here)   # a part silent for 2 s plays first
+        last.update({p: onset for p in here})
+    assert all(AM.LOWEST <= n.pitch <= AM.HIGHEST for t in out.tracks[1:] for n in t.notes)
+
 def test_restruck_notes_end_where_they_are_struck_again_and_doubles_go():
     from partita.symbolic.anticipatory import restruck
 
