@@ -261,7 +261,9 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         window: context length in tokens (default: the model's).
         grid: onset times (ticks) new events may take besides the previous event's onset
             (see :func:`rhythm_grid`); None: any time.
-        guide: key, harmony and cover guards (:class:`Guide`); None: the model alone.
+        guide: key, harmony and cover guards (:class:`Guide`), pitches within
+            :data:`LOWEST`-:data:`HIGHEST`, and for an accompaniment of several
+            instruments the parts rule (:data:`PART_GAP_TICKS`); None: the model alone.
         max_per_onset: the most events at one onset (default :data:`MAX_PER_ONSET`).
     """
     per_onset = max_per_onset or MAX_PER_ONSET
@@ -335,11 +337,12 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
             notes[A.REST] = False  # a rest only where time moves on (as padding does in training)
         if guide is not None and d is not None:
             notes = _guided(notes, guide.pitches(t_global, d - A.DUR_OFFSET))
-            if (notes & playable()).any():
-                notes = notes & playable()
+            in_range = notes & playable()
+            notes = in_range if in_range.any() else notes
         quiet = [i for i in parts if t_global - last_struck.get(i, -PART_GAP_TICKS) >= PART_GAP_TICKS]
-        if quiet and (notes & note_ids(quiet)).any():
-            notes = notes & note_ids(quiet)
+        if quiet:
+            by_quiet = notes & note_ids(quiet)
+            notes = by_quiet if by_quiet.any() else notes
         n = win.sampler.step([lambda _s, m=notes: m])
         if d is None or n is None:
             break
