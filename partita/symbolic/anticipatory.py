@@ -349,12 +349,13 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         triple = (A.TIME_OFFSET + t_global, d, n)
         history.append(triple)
         if n != A.REST:
-            used.add((n - A.NOTE_OFFSET) // A.MAX_PITCH)
-            last_struck[(n - A.NOTE_OFFSET) // A.MAX_PITCH] = t_global
+            instrument, pitch = divmod(n - A.NOTE_OFFSET, A.MAX_PITCH)
+            used.add(instrument)
+            last_struck[instrument] = t_global
             new += list(triple)
             sounding_until = max(sounding_until, t_global + d - A.DUR_OFFSET)
             if guide is not None:
-                guide.placed(t_global, (n - A.NOTE_OFFSET) % A.MAX_PITCH)
+                guide.placed(t_global, pitch)
         current = last_event = t_global
         if max_events is not None and len(new) >= 3 * max_events:
             break
