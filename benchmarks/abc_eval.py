@@ -32,7 +32,7 @@ def requests(n: int, seed: int = 0) -> list[tuple[str, object, str]]:
     """(prompt text: controls + header, TuneRequest, the original tune with its controls)
     of ``n`` held-out tunes."""
     from partita.mir.key import parse_key
-    from partita.symbolic.abc import TuneRequest, corpus_tunes
+    from partita.symbolic.abc.model import TuneRequest, corpus_tunes
     from partita.tokenizers import abc as T
 
     rng = np.random.default_rng(seed)
@@ -69,7 +69,7 @@ def requests(n: int, seed: int = 0) -> list[tuple[str, object, str]]:
 def sample_best(model, prompt_text: str, request, seed: int, candidates: int, guarded: bool):  # noqa: ANN001, ANN201
     """The best of ``candidates`` samples by the request's checks (as ``compose`` keeps them):
     (text, report, seconds, characters generated over all candidates)."""
-    from partita.symbolic.abc import _score_of, write_candidate
+    from partita.symbolic.abc.model import _score_of, write_candidate
 
     best = None
     seconds = chars = 0.0
@@ -83,7 +83,7 @@ def sample_best(model, prompt_text: str, request, seed: int, candidates: int, gu
 
 
 def sample_flat(model, prompt_text: str, seed: int) -> tuple[str, float]:  # noqa: ANN001
-    from partita.symbolic.abc import generate_flat
+    from partita.symbolic.abc.model import generate_flat
     from partita.tokenizers import abc as T
 
     tok = T.AbcTokenizer(model.config.patch_size)
@@ -93,7 +93,7 @@ def sample_flat(model, prompt_text: str, seed: int) -> tuple[str, float]:  # noq
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from partita.symbolic.abc import check_tune, corpus_tunes, encode_tunes, evaluate, load
+    from partita.symbolic.abc.model import check_tune, corpus_tunes, encode_tunes, evaluate, load
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="checkpoints/abc-tunesformer")
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.flat == "random":
             from dataclasses import replace
 
-            from partita.symbolic.abc import build
+            from partita.symbolic.abc.model import build
 
             torch.manual_seed(0)
             flat = build(replace(model.config, kind="flat")).eval()

@@ -56,8 +56,8 @@ def _key(score):  # noqa: ANN001, ANN202
 
 def accompaniment(model, pieces: list, candidates: int, seed: int, guided: bool = True) -> dict:  # noqa: ANN001
     from partita.mir import metrics as M
-    from partita.symbolic.anticipatory import accompaniment_scores, accompany_best
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.sampling import SamplingConfig
+    from partita.symbolic.amt.sample import accompaniment_scores, accompany_best
 
     rows = []
     for i, piece in enumerate(tqdm(pieces, desc="accompany")):
@@ -92,9 +92,9 @@ def accompaniment(model, pieces: list, candidates: int, seed: int, guided: bool 
 
 def _triples(score, lo: int, hi: int, inside: bool) -> list:  # noqa: ANN001
     """(track, time, duration, pitch) of notes whose 10 ms onset is (not) in [lo, hi)."""
-    from partita.symbolic.anticipatory import _TempoMap
+    from partita.score import TempoMap
 
-    tmap = _TempoMap(score)
+    tmap = TempoMap(score)
     out = []
     for i, track in enumerate(score.tracks):
         for n in track.notes:
@@ -107,8 +107,9 @@ def _triples(score, lo: int, hi: int, inside: bool) -> list:  # noqa: ANN001
 def infilling(model, pieces: list, seed: int, guided: bool = True) -> dict:  # noqa: ANN001
     from partita.mir import metrics as M
     from partita.mir.metrics import bar_starts
-    from partita.symbolic.anticipatory import _TempoMap, infill
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.sampling import SamplingConfig
+    from partita.score import TempoMap
+    from partita.symbolic.amt.sample import infill
 
     rows = []
     for i, piece in enumerate(tqdm(pieces, desc="infill")):
@@ -116,7 +117,7 @@ def infilling(model, pieces: list, seed: int, guided: bool = True) -> dict:  # n
         starts = bar_starts(full)
         n = len(starts)
         first, last = n // 3 + 1, max(n // 3 + 1, 2 * n // 3)  # 1-based, inclusive
-        tmap = _TempoMap(full)
+        tmap = TempoMap(full)
         ticks = [*starts, full.end()]
         s0, s1 = tmap.to_seconds(ticks[first - 1]), tmap.to_seconds(ticks[last])
         lo, hi = round(s0 * 100), round(s1 * 100)
@@ -150,7 +151,7 @@ def bits_per_second(model, limit: int | None = None) -> dict:  # noqa: ANN001
     import random
 
     from partita import datasets
-    from partita.symbolic.train_amt import SEQ_LEN, assign_programs, grammar_loss
+    from partita.symbolic.amt.train import SEQ_LEN, assign_programs, grammar_loss
     from partita.tokenizers import anticipation as A
 
     rng = random.Random(0)
@@ -186,7 +187,7 @@ def bits_per_second(model, limit: int | None = None) -> dict:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from partita.symbolic.anticipatory import load_model
+    from partita.symbolic.amt.sample import load_model
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="checkpoints/amt-small")

@@ -65,9 +65,9 @@ def measure(accompanied, seconds: float) -> list[dict]:  # noqa: ANN001 - a Scor
 def main(argv: list[str] | None = None) -> list[dict]:
     import torch
 
+    from partita.sampling import SamplingConfig
     from partita.score import duration_seconds
-    from partita.symbolic.anticipatory import accompaniment_scores, accompany, load_model
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.symbolic.amt.sample import accompaniment_scores, accompany, load_model
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="checkpoints/amt-small")

@@ -35,8 +35,8 @@ def melody(seconds: int = 30):
 
 
 def main(model_path: str | None = None) -> dict:
-    from partita.symbolic.anticipatory import accompany, amt_config, build_model, load_model
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.sampling import SamplingConfig
+    from partita.symbolic.amt.sample import accompany, amt_config, build_model, load_model
 
     torch.manual_seed(0)
     model = load_model(model_path) if model_path else build_model(amt_config()).eval()

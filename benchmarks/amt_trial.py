@@ -19,11 +19,12 @@ ENSEMBLES = {"piano": [0], "viola+cello": [41, 42]}
 
 def main(argv: list[str] | None = None) -> list[dict]:
     from partita.audio_render import render_to_file
-    from partita.mir.key import estimate_key, key_to_name
+    from partita.mir.key import estimate_key
     from partita.pianoroll import plot
+    from partita.sampling import SamplingConfig
     from partita.score import read, write
-    from partita.symbolic.anticipatory import accompany_best, load_model
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.symbolic.amt.sample import accompany_best, load_model
+    from partita.theory import key_to_name
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="checkpoints/amt-small")

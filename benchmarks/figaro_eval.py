@@ -49,7 +49,7 @@ def pieces(n: int, seed: int = 0) -> list:
 
 def targets(piece, vocab, bars: int):  # noqa: ANN001, ANN201
     """(attribute tokens, first ``bars`` bar descriptions, style) of a piece."""
-    from partita.symbolic.figaro import piece_attributes
+    from partita.symbolic.figaro.model import piece_attributes
     from partita.tokenizers import description as D
 
     style = [piece.meta.get("rhythm", "").lower()] if piece.meta.get("rhythm") else []
@@ -88,8 +88,8 @@ def compare(asked: list, got: list) -> dict:
 
 
 def run(folder: str, cases: list, seed: int) -> dict:
-    from partita.symbolic.figaro import generate, load
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.sampling import SamplingConfig
+    from partita.symbolic.figaro.model import generate, load
     from partita.tokenizers import description as D
 
     model, config, vocab = load(folder)
@@ -137,7 +137,7 @@ def markdown(results: list[dict], args) -> str:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    from partita.symbolic.figaro import JointVocab
+    from partita.symbolic.figaro.model import JointVocab
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="checkpoints/figaro")

@@ -71,7 +71,7 @@ def bench_tokenize(rows: list[dict]) -> None:
 
 
 def bench_generate(rows: list[dict]) -> None:
-    from partita.symbolic.generate import generate
+    from partita.compose.text_to_midi import generate
 
     generate("warm up in C major for piano, 4 bars", candidates=1)
     one = timed(lambda: generate("a jig in D major for fiddle, 16 bars", candidates=1), repeat=3)

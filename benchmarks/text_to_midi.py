@@ -58,7 +58,7 @@ def corpus_reference(n: int = 60, seed: int = 0) -> dict:
 
 
 def speed(model: str | None) -> dict:
-    from partita.symbolic.generate import generate
+    from partita.compose.text_to_midi import generate
 
     prompt = "a folk song in G major for violin and piano, 16 bars"
     out = {}
@@ -73,9 +73,9 @@ def speed(model: str | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from partita.compose.text_to_midi import generate
     from partita.mir import metrics
     from partita.mir.analysis import analyze
-    from partita.symbolic.generate import generate
 
     ap = argparse.ArgumentParser()
     ap.add_argument("candidates", nargs="?", type=int, default=4)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
                 row["ck"] = a.key is not None and metrics.key_match((tonic, mode), a.key)
             else:  # modal keys: the notes must use the mode's scale on its tonic (signature + final)
                 ks = gen.score.key_signatures[0]
-                from partita.symbolic.arranger import key_signature
+                from partita.compose.arrange import key_signature
 
                 row["ck"] = (ks.key, ks.tonality) == (key_signature((tonic, mode)).key, key_signature((tonic, mode)).tonality) \
                     and max((n.time + n.duration, -n.pitch, n.pitch) for tr in gen.score.tracks if not tr.is_drum

@@ -11,7 +11,7 @@ random start bars, averaged over 20 draws per tune.
 **Theme occurrences.** For held-out tunes whose retrieved theme returns, both models get
 the theme (its first occurrence, 2 bars) and write 24 bars (seeded). Counted: windows of
 the theme's length whose interval sequence has a normalised edit similarity of at least
-0.75 with the theme's (``partita.symbolic.theme.theme_occurrences``).
+0.75 with the theme's (``partita.symbolic.theme.model.theme_occurrences``).
 
 ``python -m benchmarks.theme_eval --retrieval`` and
 ``python -m benchmarks.theme_eval --model checkpoints/theme --baseline checkpoints/theme-prompt``
@@ -60,7 +60,7 @@ def played_out(text: str) -> tuple[str, list[tuple[int, int]]] | None:
 def retrieval(n: int, seed: int = 0) -> dict:
     from partita.datasets.corpus import abc_tunes
     from partita.mir.metrics import bar_starts
-    from partita.symbolic.themes import find_themes, load
+    from partita.symbolic.theme.retrieval import find_themes, load
     from partita.tokenizers.abc import to_score
 
     embedder = load(EMBEDDER)
@@ -100,8 +100,8 @@ def retrieval(n: int, seed: int = 0) -> dict:
 
 def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: int = 0) -> dict:
     from partita import datasets
-    from partita.symbolic import theme as TT
-    from partita.symbolic.themes import find_themes, load
+    from partita.symbolic.theme import model as TT
+    from partita.symbolic.theme.retrieval import find_themes, load
 
     embedder = load(EMBEDDER)
     models = {"theme": TT.load(model_path), "prompt baseline": TT.load(baseline_path)}
@@ -149,7 +149,7 @@ def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: in
 def _planned_statements(melody, theme, beats: float, bars: int, every: int = 8, theme_bars: int = 2) -> list[float]:  # noqa: ANN001
     """Interval similarity to the theme of each region where the theme model was asked to
     state it (bars 1, 9, 17...): 1.0 an exact statement, below that a variation."""
-    from partita.symbolic.theme import interval_similarity, intervals
+    from partita.symbolic.theme.model import interval_similarity, intervals
 
     ti = intervals(theme)
     out = []

@@ -19,16 +19,16 @@ __all__ = ["read", "write", "generate", "render", "analyze", "transcribe", "pars
 
 if TYPE_CHECKING:
     from partita.audio_render import render
+    from partita.compose.text_to_midi import generate
     from partita.mir.analysis import analyze
     from partita.mir.transcribe import transcribe
     from partita.score import read, write
-    from partita.symbolic.generate import generate
     from partita.text.parse import parse_prompt
 
 _WHERE = {
     "read": "partita.score",
     "write": "partita.score",
-    "generate": "partita.symbolic.generate",
+    "generate": "partita.compose.text_to_midi",
     "render": "partita.audio_render",
     "analyze": "partita.mir.analysis",
     "transcribe": "partita.mir.transcribe",

@@ -183,11 +183,11 @@ def _train_ddsp(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from partita.symbolic.generate import generate, write_generation
+    from partita.compose.text_to_midi import generate, write_generation
 
     description = None
     if args.description:
-        from partita.symbolic.description_file import read_description
+        from partita.compose.description_file import read_description
 
         description = read_description(args.description)
     gen = generate(args.prompt, seed=args.seed, bars=args.bars, candidates=args.candidates,
@@ -267,7 +267,7 @@ def _tokenize(args: argparse.Namespace) -> int:
 
 
 def _train_anticipatory(args: argparse.Namespace) -> int:
-    from partita.symbolic.train_amt import train
+    from partita.symbolic.amt.train import train
 
     record = train(args.output, steps=args.steps, batch_size=args.batch_size, lr=args.lr, n_layer=args.layers,
                    n_embd=args.width, n_head=args.heads, limit=args.limit, seed=args.seed, threads=args.threads,
@@ -279,7 +279,7 @@ def _train_anticipatory(args: argparse.Namespace) -> int:
 
 def _amt_model(path: str | None):  # noqa: ANN202 - a torch module
     from partita.errors import PartitaError
-    from partita.symbolic.anticipatory import load_model
+    from partita.symbolic.amt.sample import load_model
 
     folder = Path(path) if path else Path(__file__).resolve().parents[1] / "checkpoints" / "amt-small"
     if not (folder / "config.json").exists():
@@ -290,7 +290,7 @@ def _amt_model(path: str | None):  # noqa: ANN202 - a torch module
 
 def _sampling(args: argparse.Namespace):  # noqa: ANN202 - a SamplingConfig
     from partita.errors import PartitaError
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.sampling import SamplingConfig
 
     if not 0 < args.top_p <= 1 or args.temperature <= 0:
         raise PartitaError("--top-p must be in (0, 1] and --temperature above 0")
@@ -316,7 +316,7 @@ def _accompany(args: argparse.Namespace) -> int:
     from partita.errors import PartitaError
     from partita.fileio import check_not_input
     from partita.score import read, write
-    from partita.symbolic.anticipatory import accompany_best
+    from partita.symbolic.amt.sample import accompany_best
 
     check_not_input(args.output, args.melody)
     if not 1 <= args.candidates <= 32:
@@ -338,7 +338,7 @@ def _accompany(args: argparse.Namespace) -> int:
 def _span_seconds(piece, args: argparse.Namespace) -> tuple[float, float]:  # noqa: ANN001 - a Score
     from partita.errors import PartitaError
     from partita.mir.metrics import bar_starts
-    from partita.symbolic.anticipatory import _TempoMap
+    from partita.score import TempoMap
 
     if args.start_bar is not None or args.end_bar is not None:
         starts = bar_starts(piece)
@@ -346,7 +346,7 @@ def _span_seconds(piece, args: argparse.Namespace) -> tuple[float, float]:  # no
         last = args.end_bar if args.end_bar is not None else len(starts)
         if not 1 <= first <= last <= len(starts):
             raise PartitaError(f"bars {first}-{last} are outside the piece (bars 1-{len(starts)})")
-        tmap = _TempoMap(piece)
+        tmap = TempoMap(piece)
         ticks = [*starts, max(piece.end(), starts[-1] + 1)]
         return tmap.to_seconds(ticks[first - 1]), tmap.to_seconds(ticks[last])
     if args.start is None or args.end is None or args.end <= args.start or args.start < 0:
@@ -357,7 +357,7 @@ def _span_seconds(piece, args: argparse.Namespace) -> tuple[float, float]:  # no
 def _infill(args: argparse.Namespace) -> int:
     from partita.fileio import check_not_input
     from partita.score import read, write
-    from partita.symbolic.anticipatory import infill
+    from partita.symbolic.amt.sample import infill
 
     check_not_input(args.output, args.input)
     piece = read(args.input)
@@ -371,8 +371,8 @@ def _infill(args: argparse.Namespace) -> int:
 def _continue(args: argparse.Namespace) -> int:
     from partita.errors import PartitaError
     from partita.fileio import check_not_input
-    from partita.score import read, write
-    from partita.symbolic.anticipatory import _TempoMap, continue_piece
+    from partita.score import TempoMap, read, write
+    from partita.symbolic.amt.sample import continue_piece
 
     check_not_input(args.output, args.input)
     piece = read(args.input)
@@ -382,7 +382,7 @@ def _continue(args: argparse.Namespace) -> int:
         sigs = sorted(piece.time_signatures, key=lambda t: t.time)
         num, den = (sigs[-1].numerator, sigs[-1].denominator) if sigs else (4, 4)
         bar_ticks = piece.ticks_per_quarter * 4 * num / den
-        tmap = _TempoMap(piece)
+        tmap = TempoMap(piece)
         seconds = tmap.to_seconds(piece.end() + args.bars * bar_ticks) - tmap.to_seconds(piece.end())
     elif args.seconds is not None:
         if not 0 < args.seconds <= 600:
@@ -399,7 +399,7 @@ def _continue(args: argparse.Namespace) -> int:
 
 
 def _abc_model(path: str | None):  # noqa: ANN202 - a BarPatchModel
-    from partita.symbolic.abc import load
+    from partita.symbolic.abc.model import load
 
     folder = Path(path) if path else Path(__file__).resolve().parents[1] / "checkpoints" / "abc-tunesformer"
     return load(folder)
@@ -409,7 +409,7 @@ def _abc(args: argparse.Namespace) -> int:
     from partita.errors import PartitaError
     from partita.fileio import atomic_path
     from partita.score import write
-    from partita.symbolic.abc import BarPatchModel, compose, request_from_prompt
+    from partita.symbolic.abc.model import BarPatchModel, compose, request_from_prompt
     from partita.tokenizers.abc import to_score
 
     if not 1 <= args.candidates <= 32:
@@ -444,7 +444,7 @@ def _abc(args: argparse.Namespace) -> int:
 
 
 def _train_abc(args: argparse.Namespace) -> int:
-    from partita.symbolic.abc import AbcModelConfig, train
+    from partita.symbolic.abc.model import AbcModelConfig, train
 
     config = AbcModelConfig(kind="flat" if args.flat else "patch", d_model=args.width, patch_layers=args.patch_layers,
                             char_layers=args.char_layers, heads=args.heads)
@@ -456,7 +456,7 @@ def _train_abc(args: argparse.Namespace) -> int:
 
 
 def _train_figaro(args: argparse.Namespace) -> int:
-    from partita.symbolic.figaro import FigaroConfig, train
+    from partita.symbolic.figaro.model import FigaroConfig, train
 
     config = FigaroConfig(context=args.context, d_model=args.width, layers=args.layers, heads=args.heads,
                           descriptions=not args.no_descriptions)
@@ -470,7 +470,7 @@ def _train_figaro(args: argparse.Namespace) -> int:
 def _themes(args: argparse.Namespace) -> int:
     from partita.errors import PartitaError
     from partita.score import read
-    from partita.symbolic.themes import find_themes, load
+    from partita.symbolic.theme.retrieval import find_themes, load
 
     if not 1 <= args.bars <= 8:
         raise PartitaError(f"--bars {args.bars}: give 1 to 8")
@@ -485,7 +485,8 @@ def _themes(args: argparse.Namespace) -> int:
     if not found:
         print(f"{args.file}: no {args.bars}-bar segment returns (no theme found)")
         return 0
-    names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    from partita.theory import PC_NAMES as names
+
     for i, t in enumerate(found, 1):
         pitches = " ".join(f"{names[p % 12]}{p // 12 - 1}" for _, _, p in t.notes)
         print(f"theme {i}: bars {t.start_bar}-{t.start_bar + t.bars - 1}, returns at bars "
@@ -494,7 +495,7 @@ def _themes(args: argparse.Namespace) -> int:
 
 
 def _train_themes(args: argparse.Namespace) -> int:
-    from partita.symbolic.themes import train
+    from partita.symbolic.theme.retrieval import train
 
     out = args.output or "checkpoints/theme-embedder"
     record = train(out, steps=args.steps, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
@@ -507,8 +508,8 @@ def _theme(args: argparse.Namespace) -> int:
     from partita.errors import PartitaError
     from partita.fileio import check_not_input
     from partita.score import read, write
-    from partita.symbolic import theme as TT
-    from partita.symbolic.themes import melody_notes
+    from partita.symbolic.theme import model as TT
+    from partita.symbolic.theme.retrieval import melody_notes
 
     check_not_input(args.output, args.theme)
     if not 1 <= args.bars <= 128:
@@ -529,7 +530,7 @@ def _theme(args: argparse.Namespace) -> int:
 
 
 def _train_theme(args: argparse.Namespace) -> int:
-    from partita.symbolic.theme import ThemeConfig, train
+    from partita.symbolic.theme.model import ThemeConfig, train
 
     config = ThemeConfig(kind="prompt" if args.baseline else "theme")
     out = args.output or ("checkpoints/theme-prompt" if args.baseline else "checkpoints/theme")
@@ -541,7 +542,7 @@ def _train_theme(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from partita.symbolic.training import add_common_options
+    from partita.training import add_common_options
     parser = argparse.ArgumentParser(
         prog="partita",
         description="partita: a symbolic music composition workbench (text to MIDI, accompaniment, "

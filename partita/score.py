@@ -25,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from symusic import KeySignature, Note, Score, Tempo, TimeSignature, Track
 
 from partita.errors import InputError
@@ -50,6 +51,8 @@ __all__ = [
     "key_name",
     "summary",
     "info",
+    "TempoMap",
+    "DEFAULT_QPM",
 ]
 
 TPQ = 480
@@ -65,6 +68,43 @@ DRUM_CHANNEL = 9  # MIDI channel 10, counted from zero
 # MusicXML writing quantises onsets and durations to 1/24 of a quarter: the least common
 # multiple of 32nd notes (1/8) and triplets (1/3, 1/6), which music21 can always notate.
 MUSICXML_GRID = 24
+
+
+DEFAULT_QPM = 120.0
+"""The tempo of a score before its first tempo event (MIDI's default)."""
+
+
+class TempoMap:
+    """Seconds ↔ ticks of a score, through its tempo changes (:data:`DEFAULT_QPM` before the
+    first one)."""
+
+    def __init__(self, score: Score):
+        tempos = sorted(score.tempos, key=lambda t: t.time)
+        times = [t.time for t in tempos]
+        qpms = [float(t.qpm) for t in tempos]
+        if not tempos or tempos[0].time > 0:
+            times.insert(0, 0)
+            qpms.insert(0, DEFAULT_QPM)
+        self.tpq = score.ticks_per_quarter
+        self.ticks = np.array(times, dtype=float)
+        self.qpm = np.array(qpms)
+        self.spt = 60.0 / (self.qpm * self.tpq)  # seconds per tick of each tempo
+        self.secs = np.concatenate([[0.0], np.cumsum(np.diff(self.ticks) * self.spt[:-1])])
+
+    def to_seconds(self, tick: float) -> float:
+        """The time in seconds of a tick."""
+        i = int(np.searchsorted(self.ticks, tick, side="right") - 1)
+        return float(self.secs[i] + (tick - self.ticks[i]) * self.spt[i])
+
+    def to_ticks(self, seconds: float) -> int:
+        """The tick (rounded) of a time in seconds."""
+        i = int(np.searchsorted(self.secs, seconds, side="right") - 1)
+        return int(round(self.ticks[i] + (seconds - self.secs[i]) / self.spt[i]))
+
+    def ticks_per_second(self, ticks: np.ndarray) -> np.ndarray:
+        """Ticks per second of the tempo in force at each of ``ticks``."""
+        idx = np.clip(np.searchsorted(self.ticks, ticks, side="right") - 1, 0, None)
+        return self.tpq * self.qpm[idx] / 60.0
 
 
 # --------------------------------------------------------------------------- helpers

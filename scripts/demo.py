@@ -26,10 +26,10 @@ def step(title: str) -> None:
 
 def run() -> int:
     from partita.audio_render import render_to_file
+    from partita.compose.text_to_midi import generate, slug, write_generation
     from partita.errors import PartitaError
     from partita.mir.metrics import note_scores
     from partita.mir.transcribe import transcribe
-    from partita.symbolic.generate import generate, slug, write_generation
 
     OUT.mkdir(exist_ok=True)
     for prompt in PROMPTS:

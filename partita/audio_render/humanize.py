@@ -88,19 +88,6 @@ def _copy(score: Score) -> Score:
     return score.copy(deep=True)
 
 
-def _ticks_per_second(score: Score, ticks: np.ndarray) -> np.ndarray:
-    """Ticks per second of the tempo in force at each of ``ticks`` (120 qpm without tempo)."""
-    import numpy as np
-
-    tempos = sorted(score.tempos, key=lambda t: t.time)
-    if not tempos:
-        return np.full(len(ticks), score.ticks_per_quarter * 2.0)
-    times = np.array([t.time for t in tempos])
-    qpm = np.array([t.qpm for t in tempos], dtype=np.float64)
-    idx = np.clip(np.searchsorted(times, ticks, side="right") - 1, 0, None)
-    return score.ticks_per_quarter * qpm[idx] / 60.0
-
-
 def _bar_positions(score: Score, ticks: np.ndarray) -> dict[str, np.ndarray]:
     """For each of ``ticks``: bar number, position in the bar and the bar's meter.
 
@@ -335,7 +322,9 @@ def micro_timing(score: Score, *, seed: int = 0, amount: float = 1.0,
         a = _arrays(track)
         onsets, inverse = np.unique(a["time"], return_inverse=True)
         shift_s = np.clip(rng.normal(0.0, sigma_s, len(onsets)), -3 * sigma_s, 3 * sigma_s)
-        shift = shift_s * _ticks_per_second(score, onsets)
+        from partita.score import TempoMap
+
+        shift = shift_s * TempoMap(score).ticks_per_second(onsets)
         room = np.full(len(onsets), np.inf)
         if len(onsets) > 1:
             gaps = np.diff(onsets).astype(np.float64)

@@ -442,21 +442,12 @@ def _with_min_lengths(score: Score) -> Score:
             continue
         # ticks per second at each short note, from its own length in both units
         dur = arrays["duration"].astype(np.int64)
-        tps = _ticks_per_second(score, arrays["time"][short])
+        from partita.score import TempoMap
+
+        tps = TempoMap(score).ticks_per_second(arrays["time"][short])
         dur[short] = np.maximum(dur[short], np.ceil(minimum * tps)).astype(np.int64)
         track.notes = Note.from_numpy(arrays["time"], dur.astype(np.int32), arrays["pitch"],
                                       arrays["velocity"])
     return out
 
 
-def _ticks_per_second(score: Score, ticks: np.ndarray) -> np.ndarray:
-    """Ticks per second of the tempo in force at each of ``ticks``."""
-    import numpy as np
-
-    tempos = sorted(score.tempos, key=lambda t: t.time)
-    if not tempos:
-        return np.full(len(ticks), score.ticks_per_quarter * 2.0)  # 120 qpm, MIDI's default
-    times = np.array([t.time for t in tempos])
-    qpm = np.array([t.qpm for t in tempos])
-    idx = np.clip(np.searchsorted(times, ticks, side="right") - 1, 0, None)
-    return score.ticks_per_quarter * qpm[idx] / 60.0

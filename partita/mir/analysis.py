@@ -9,8 +9,9 @@ from typing import Any
 
 from symusic import Score
 
-from partita.mir.key import DEFAULT_PROFILE, estimate_key, key_to_name
+from partita.mir.key import DEFAULT_PROFILE, estimate_key
 from partita.score import bar_count, duration_seconds, key_name
+from partita.theory import key_to_name
 
 DRUMS = 128
 

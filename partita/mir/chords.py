@@ -26,17 +26,15 @@ as a slow test.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 
 import numpy as np
 from symusic import Score
 
-ROOTS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8),
-             "dom7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10)}
-"""Intervals above the root, in semitones, of each quality."""
-NO_CHORD = "N"
+from partita.theory import CHORD_LABELS as LABELS
+from partita.theory import CHORD_QUALITIES as QUALITIES
+from partita.theory import NO_CHORD
+
 MISSING_PENALTY = 0.6  # times the share of template tones that are silent
 OUTSIDE_PENALTY = 1.0  # times the share of the weight outside the template
 BASS_BONUS = 0.15  # share of the total weight, when the lowest sounding note is the root
@@ -45,8 +43,6 @@ SEVENTH_SHARE = 0.6  # ... and weigh at least this share of the mean triad tone
 SILENT = 0.02  # a pitch class with less than this share of the weight counts as silent
 MIN_PITCH_CLASSES = 2  # fewer distinct pitch classes than this: no chord
 
-LABELS = tuple(f"{root}:{quality}" for root in ROOTS for quality in QUALITIES)
-"""The 84 chord labels in template order (root-major); "N" is not included."""
 
 
 @functools.cache
@@ -177,62 +173,3 @@ def chords_per_bar(score: Score, *, velocity: bool = False) -> list[str]:
     ends = starts[1:] + [max(score.end(), starts[-1] + 1)]
     arrays = _pitched_arrays(score, velocity)
     return [recognize(*_weights_in(arrays, a, b)) for a, b in zip(starts, ends, strict=True)]
-
-
-def chord_to_pitch_classes(label: str) -> tuple[int, ...]:
-    """Pitch classes of a chord label, root first (``"G:dom7"`` → ``(7, 11, 2, 5)``; ``"N"`` → ``()``).
-
-    Raises:
-        ValueError: not a chord label.
-    """
-    if label == NO_CHORD:
-        return ()
-    root, _, quality = label.partition(":")
-    if root not in ROOTS or quality not in QUALITIES:
-        raise ValueError(f"not a chord label: {label!r} (expected e.g. 'C:maj', 'A:min7' or 'N')")
-    r = ROOTS.index(root)
-    return tuple((r + i) % 12 for i in QUALITIES[quality])
-
-
-# How people write qualities after the root. dim7 and half-diminished chords map to the
-# diminished triad, the nearest chord of the vocabulary.
-_SYMBOL_QUALITY = {
-    "": "maj", "maj": "maj", "M": "maj", "major": "maj",
-    "m": "min", "mi": "min", "min": "min", "-": "min", "minor": "min",
-    "dim": "dim", "°": "dim", "o": "dim", "dim7": "dim", "°7": "dim", "o7": "dim",
-    "m7b5": "dim", "m7♭5": "dim", "ø": "dim", "ø7": "dim",
-    "aug": "aug", "+": "aug",
-    "7": "dom7", "dom7": "dom7",
-    "maj7": "maj7", "M7": "maj7", "ma7": "maj7", "Δ": "maj7", "Δ7": "maj7", "∆": "maj7", "∆7": "maj7",
-    "m7": "min7", "mi7": "min7", "min7": "min7", "-7": "min7",
-}
-_ROOT_ALIASES = {"Db": "C#", "D#": "Eb", "Gb": "F#", "G#": "Ab", "A#": "Bb", "Cb": "B", "Fb": "E", "E#": "F",
-                 "B#": "C"}
-
-
-def parse_chord_symbol(symbol: str) -> str:
-    """A chord symbol as people write it → a label.
-
-    ``"Am7"`` → ``"A:min7"``, ``"C"`` → ``"C:maj"``, ``"F#dim"`` → ``"F#:dim"``,
-    ``"Bbmaj7"`` → ``"Bb:maj7"``, ``"Db"`` → ``"C#:maj"``, ``"C/E"`` → ``"C:maj"`` (the bass
-    after a slash is dropped), ``"N.C."`` → ``"N"``; labels (``"G:dom7"``) pass through.
-
-    Raises:
-        ValueError: the symbol's quality is not one of the vocabulary (sus, 6, 9, ...).
-    """
-    text = symbol.strip()
-    if text in ("N", "NC", "N.C.", "N.C"):
-        return NO_CHORD
-    if ":" in text:
-        chord_to_pitch_classes(text)  # validates
-        return text
-    m = re.fullmatch(r"([A-G])(#|b|♯|♭)?([^/]*?)(?:/[A-G](?:#|b|♯|♭)?)?", text)
-    if not m:
-        raise ValueError(f"not a chord symbol: {symbol!r}")
-    accidental = {"♯": "#", "♭": "b"}.get(m.group(2) or "", m.group(2) or "")
-    root = _ROOT_ALIASES.get(m.group(1) + accidental, m.group(1) + accidental)
-    quality = _SYMBOL_QUALITY.get(m.group(3))
-    if quality is None:
-        raise ValueError(f"unknown chord quality {m.group(3)!r} in {symbol!r} "
-                         f"(known: maj, min, dim, aug, 7, maj7, m7)")
-    return f"{root}:{quality}"

@@ -15,8 +15,8 @@ from symusic import Score
 
 from partita.mir import metrics
 from partita.mir.analysis import DRUMS, Analysis, analyze
-from partita.mir.key import key_to_name
 from partita.text.attributes import Attributes
+from partita.theory import key_to_name
 
 TEMPO_EXACT_BPM = 1.0
 """A measured tempo within this many bpm of the asked one counts as exact."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Score
 
+from partita.theory import MODE_TO_MAJOR, key_to_name
+
 PROFILES = {
     "aarden": "AardenEssen",  # from the Essen folk songs: the default, best on our corpus
     "krumhansl": "KrumhanslKessler",
@@ -25,13 +27,6 @@ PROFILES = {
 }
 DEFAULT_PROFILE = "aarden"
 
-SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-MAJOR_TONIC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-MINOR_TONIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
-MODES = ("major", "minor", "ionian", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian")
-# Semitones from a mode's tonic up to the tonic of its relative major.
-MODE_TO_MAJOR = {"major": 0, "ionian": 0, "dorian": -2, "phrygian": -4, "lydian": -5,
-                 "mixolydian": -7, "minor": -9, "aeolian": -9, "locrian": -11}
 
 
 @dataclass(frozen=True)
@@ -146,17 +141,6 @@ def estimate_key(source: Score | KeyEvidence | np.ndarray, profile: str = DEFAUL
                 best = (r, tonic, mode, corr)
     assert best is not None
     return KeyEstimate(best[1], best[2], round(best[3], 4), profile)
-
-
-def key_to_name(tonic: int, mode: str) -> str:
-    """``(7, "major")`` → ``"G major"``; ``(6, "minor")`` → ``"F# minor"``."""
-    names = MINOR_TONIC_NAMES if mode in ("minor", "aeolian") else MAJOR_TONIC_NAMES
-    if mode not in ("major", "minor"):
-        # church modes: spell the tonic as in the relative major's key
-        major_tonic = (tonic + MODE_TO_MAJOR[mode]) % 12
-        flats = MAJOR_TONIC_NAMES[major_tonic] in ("F", "Bb", "Eb", "Ab", "Db")
-        names = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B") if flats else SHARP_NAMES
-    return f"{names[tonic % 12]} {mode}"
 
 
 _NOTE = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}

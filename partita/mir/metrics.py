@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 from symusic import Score
 
+from partita.theory import key_pitch_classes
+
 # --------------------------------------------------------------------------- tempo and key
 
 TEMPO_BIN_EDGES = (40, 60, 70, 90, 110, 140, 160, 210)
@@ -216,9 +218,7 @@ def coverage(melody: Sequence[Span], accompaniment: Sequence[Span]) -> float:
 def scale_pitch_classes(key: Key) -> frozenset[int]:
     """Pitch classes of a key's scale; minor keys take the natural, harmonic and melodic forms
     (the raised 6th and 7th are in the key)."""
-    tonic, mode = key
-    steps = (0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11)
-    return frozenset((tonic + s) % 12 for s in steps)
+    return key_pitch_classes(key)
 
 
 def in_key_share(pitches: Sequence[int], key: Key) -> float:

@@ -13,9 +13,10 @@ import re
 from dataclasses import replace
 
 from partita.errors import PartitaError
-from partita.mir.key import key_to_name, parse_key
+from partita.mir.key import parse_key
 from partita.text.attributes import DRUMS, Attributes
 from partita.text.vocab import DANCES, INSTRUMENT_WORDS, NUMBER_WORDS, STYLE_DEFAULTS, STYLES, TEMPO_TERMS
+from partita.theory import CHORD_SYMBOL_PATTERN, PC_NAMES, key_to_name, parse_chord_symbol
 
 MIN_BPM, MAX_BPM = 20.0, 300.0
 MAX_BARS = 256
@@ -144,7 +145,7 @@ def _instrument_statements(text: str) -> list[tuple[int, tuple[int, ...]]]:
     return sorted(out, key=lambda x: x[0])
 
 
-_CHORD_SYMBOL = r"[A-G](?:#|b)?(?:maj7|min7|m7|-7|maj|min|dim|aug|m|7|°|\+)?"
+_CHORD_SYMBOL = CHORD_SYMBOL_PATTERN
 _CHORD_PROGRESSION = rf"(?<![\w]){_CHORD_SYMBOL}(?:\s*(?:-|–|—|\|)\s*{_CHORD_SYMBOL}){{2,}}(?![\w])"
 
 
@@ -154,10 +155,7 @@ def _chord_span(text: str) -> tuple[int, int]:
     return (m.start(), m.end()) if m else (0, 0)
 
 
-_QUALITIES = {"": "maj", "maj": "maj", "m": "min", "min": "min", "-": "min", "dim": "dim", "°": "dim",
-              "aug": "aug", "+": "aug", "7": "dom7", "maj7": "maj7", "m7": "min7", "min7": "min7", "-7": "min7"}
 _ROMAN = {"i": 0, "ii": 2, "iii": 4, "iv": 5, "v": 7, "vi": 9, "vii": 11}
-_PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 def _chord_statements(text: str, key: tuple[int, str] | None) -> tuple[str, ...] | None:
@@ -165,9 +163,7 @@ def _chord_statements(text: str, key: tuple[int, str] | None) -> tuple[str, ...]
     if m:
         labels = []
         for tok in re.findall(_CHORD_SYMBOL, m.group(0)):
-            root = re.match(r"[A-G](?:#|b)?", tok).group(0)
-            tonic, _ = parse_key(root + " major") or (0, "major")
-            labels.append(f"{_PC_NAMES[tonic]}:{_QUALITIES[tok[len(root):]]}")
+            labels.append(parse_chord_symbol(tok))
         return tuple(labels)
     r = re.search(r"(?<![\w])((?:[iv]+|[IV]+)°?7?(?:\s*(?:-|–|—)\s*(?:[iv]+|[IV]+)°?7?){2,})(?![\w])", text)
     if r:
@@ -185,7 +181,7 @@ def _chord_statements(text: str, key: tuple[int, str] | None) -> tuple[str, ...]
                 quality = "dom7" if seventh else "maj"
             else:
                 quality = "min7" if seventh else "min"
-            labels.append(f"{_PC_NAMES[root]}:{quality}")
+            labels.append(f"{PC_NAMES[root]}:{quality}")
         return tuple(labels)
     return None
 
@@ -292,7 +288,7 @@ def parse_prompt(text: str, *, seed: int = 0, fill: bool = True, use_embeddings:
     chords = _chord_statements(text, key)
     if chords and key is None:
         root, quality = chords[0].split(":")
-        key = (_PC_NAMES.index(root), "minor" if quality.startswith("min") else "major")
+        key = (PC_NAMES.index(root), "minor" if quality.startswith("min") else "major")
         notes.append(f"key {key_to_name(*key)} from the first chord")
     attrs = Attributes(key=key, meter=meter, tempo=tempo, instruments=programs, bars=bars, seconds=seconds,
                        style=tuple(styles), chords=chords, notes=tuple(notes))

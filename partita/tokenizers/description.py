@@ -45,10 +45,13 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Score
 
-from partita.mir.chords import LABELS, NO_CHORD, ROOTS, chords_per_bar
+from partita.mir.chords import chords_per_bar
 from partita.mir.metrics import TEMPO_BIN_EDGES, bar_starts, tempo_bin
 from partita.text.vocab import DANCES as _DANCES
 from partita.text.vocab import STYLES as _TEXT_STYLES
+from partita.theory import CHORD_LABELS as LABELS
+from partita.theory import NO_CHORD
+from partita.theory import PC_NAMES as ROOTS
 from partita.tokenizers.grammar import Grammar
 
 DRUMS = 128

@@ -9,9 +9,7 @@ from symusic import Note, TimeSignature, Track
 from partita.mir.chords import (
     LABELS,
     chord_templates,
-    chord_to_pitch_classes,
     chords_per_bar,
-    parse_chord_symbol,
     recognize,
     recognize_span,
     span_weights,
@@ -105,28 +103,6 @@ def test_chords_per_bar_follow_the_meter_skip_drums_and_mark_empty_bars():
     # bars: C, Am, G7, drums only (N), then a 2/4 bar of D minor
     assert chords_per_bar(score) == ["C:maj", "A:min", "G:dom7", "N", "D:min"]
     assert chords_per_bar(new_score()) == []
-
-
-def test_symbols_and_pitch_classes():
-    assert parse_chord_symbol("Am7") == "A:min7"
-    assert parse_chord_symbol("C") == "C:maj"
-    assert parse_chord_symbol("Bbmaj7") == "Bb:maj7"
-    assert parse_chord_symbol("F#dim") == "F#:dim"
-    assert parse_chord_symbol("Db") == "C#:maj"
-    assert parse_chord_symbol("G7") == "G:dom7"
-    assert parse_chord_symbol("Ebm") == "Eb:min"
-    assert parse_chord_symbol("C+") == "C:aug"
-    assert parse_chord_symbol("C/E") == "C:maj"
-    assert parse_chord_symbol("Bm7b5") == "B:dim"
-    assert parse_chord_symbol("N.C.") == "N"
-    assert parse_chord_symbol("A:min7") == "A:min7"
-    assert chord_to_pitch_classes("G:dom7") == (7, 11, 2, 5)
-    assert chord_to_pitch_classes("N") == ()
-    for bad in ("H7", "Csus4", "C6", "C:sus"):
-        with pytest.raises(ValueError):
-            parse_chord_symbol(bad)
-    with pytest.raises(ValueError):
-        chord_to_pitch_classes("Db:maj")
 
 
 @pytest.mark.slow

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from symusic import Note, Track
 
-from partita.mir.key import PROFILES, estimate_key, key_evidence, key_to_name, parse_key, relative_major_tonic
+from partita.mir.key import PROFILES, estimate_key, key_evidence, parse_key, relative_major_tonic
 from partita.score import new_score
+from partita.theory import key_to_name
 
 
 def scale_score(tonic_midi, steps, final=None):

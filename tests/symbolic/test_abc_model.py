@@ -7,7 +7,7 @@ import torch
 
 from partita.cli import main
 from partita.errors import PartitaError
-from partita.symbolic import abc as M
+from partita.symbolic.abc import model as M
 from partita.tokenizers import abc as T
 
 TUNE = """X:1

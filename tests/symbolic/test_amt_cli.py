@@ -8,7 +8,7 @@ from symusic import Note, Track
 
 from partita.cli import main
 from partita.score import new_score, read, write
-from partita.symbolic.anticipatory import amt_config, build_model
+from partita.symbolic.amt.sample import amt_config, build_model
 
 
 @pytest.fixture(scope="module")

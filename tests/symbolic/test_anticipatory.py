@@ -10,8 +10,9 @@ import torch
 from symusic import Note, Tempo, Track
 
 from partita.errors import PartitaError
+from partita.sampling import SamplingConfig, grammar_constraint, nucleus, sample
 from partita.score import new_score
-from partita.symbolic.anticipatory import (
+from partita.symbolic.amt.sample import (
     accompany,
     accompany_best,
     amt_config,
@@ -22,7 +23,6 @@ from partita.symbolic.anticipatory import (
     load_model,
     merge,
 )
-from partita.symbolic.sampling import SamplingConfig, grammar_constraint, nucleus, sample
 from partita.tokenizers import anticipation as A
 
 
@@ -137,7 +137,7 @@ def test_generation_slides_past_the_context_and_the_100_second_vocabulary(tiny):
 def test_best_of_candidates_keeps_the_highest_support(tiny):
     out, scores = accompany_best(tiny, melody(), candidates=3, instruments=[0], config=SamplingConfig(seed=1))
     assert len(scores) == 3
-    from partita.symbolic.anticipatory import accompaniment_scores
+    from partita.symbolic.amt.sample import accompaniment_scores
 
     assert accompaniment_scores(melody(), out)["harmonic_support"] == max(s["harmonic_support"] for s in scores)
 
@@ -162,7 +162,7 @@ def test_merge_drops_the_span_in_token_ticks_and_adds_events():
 
 
 def test_grammar_loss_is_cross_entropy_over_each_slots_ids(tiny):
-    from partita.symbolic.train_amt import grammar_loss, slot_ids
+    from partita.symbolic.amt.train import grammar_loss, slot_ids
 
     x = torch.tensor([[A.ANTICIPATE, 0, A.DUR_OFFSET + 20, A.NOTE_OFFSET + 60,
                        A.ATIME_OFFSET + 500, A.ADUR_OFFSET + 10, A.ANOTE_OFFSET + 62, 30, A.DUR_OFFSET + 5,
@@ -178,7 +178,7 @@ def test_grammar_loss_is_cross_entropy_over_each_slots_ids(tiny):
 
 
 def test_rhythm_grid_follows_the_tempo_map_and_the_melody():
-    from partita.symbolic.anticipatory import rhythm_grid
+    from partita.symbolic.amt.sample import rhythm_grid
 
     mel = melody(2)  # 120 qpm: a sixteenth is 12.5 ticks of 10 ms
     grid = rhythm_grid(mel, 100)
@@ -246,7 +246,7 @@ def test_guided_infill_keeps_to_the_key_of_the_notes_kept(tiny):
 
 
 def test_guide_of_controls_reads_the_key_and_masks_pitches():
-    from partita.symbolic.anticipatory import Guide
+    from partita.symbolic.amt.sample import Guide
 
     events = A.midi_to_events(diatonic_melody(6))
     guide = Guide.of_events([tok + A.CONTROL_OFFSET for tok in events], harmony=True, cover=True)
@@ -257,7 +257,7 @@ def test_guide_of_controls_reads_the_key_and_masks_pitches():
 
 
 def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
-    from partita.symbolic.anticipatory import MIN_DUR_TICKS, SUSTAIN_TICKS, Guide
+    from partita.symbolic.amt.sample import MIN_DUR_TICKS, SUSTAIN_TICKS, Guide
 
     def shortest(mask):
         return int(np.flatnonzero(mask)[0]) - A.DUR_OFFSET
@@ -273,7 +273,7 @@ def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
 
 
 def test_every_asked_instrument_plays_in_range(tiny):
-    from partita.symbolic import anticipatory as AM
+    from partita.symbolic.amt import sample as AM
 
     ensemble = [0, 33, 40]   # piano, bass, violin
     out = accompany(tiny, diatonic_melody(8), instruments=ensemble, config=SamplingConfig(seed=2, top_p=1.0))
@@ -288,7 +288,7 @@ def test_every_asked_instrument_plays_in_range(tiny):
     assert all(AM.LOWEST <= n.pitch <= AM.HIGHEST for t in out.tracks[1:] for n in t.notes)
 
 def test_restruck_notes_end_where_they_are_struck_again_and_doubles_go():
-    from partita.symbolic.anticipatory import restruck
+    from partita.symbolic.amt.sample import restruck
 
     def ev(on, dur, pitch, program=0):
         return [A.TIME_OFFSET + on, A.DUR_OFFSET + dur, A.NOTE_OFFSET + program * A.MAX_PITCH + pitch]

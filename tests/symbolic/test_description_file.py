@@ -7,10 +7,10 @@ import json
 import pytest
 
 from partita.cli import main
+from partita.compose import description_file as DF
+from partita.compose.text_to_midi import generate
 from partita.errors import PartitaError
 from partita.score import TPQ, read
-from partita.symbolic import description_file as DF
-from partita.symbolic.generate import generate
 
 DESC = {
     "key": "E-flat major", "meter": "3/4", "tempo": 90, "instruments": ["flute", "cello"],

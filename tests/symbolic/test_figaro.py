@@ -9,9 +9,9 @@ import torch
 from music21 import corpus
 
 from partita.errors import PartitaError
+from partita.sampling import SamplingConfig
 from partita.score import from_music21
-from partita.symbolic import figaro as F
-from partita.symbolic.sampling import SamplingConfig
+from partita.symbolic.figaro import model as F
 from partita.tokenizers import description as D
 
 
@@ -76,14 +76,14 @@ def test_generation_follows_the_plan(vocab, chorale, tmp_path):
 
 
 def test_generate_with_a_figaro_checkpoint_keeps_drums_and_bass_with_the_arranger(vocab, tmp_path):
-    from partita.symbolic.generate import generate
+    from partita.compose.text_to_midi import generate
 
     torch.manual_seed(0)
     cfg = F.FigaroConfig(context=512, d_model=32, layers=1, heads=2)
     F.save(F.build_model(cfg, vocab).eval(), tmp_path / "fig", cfg, vocab)
-    from partita.symbolic.arranger import arrange
-    from partita.symbolic.generate import _with_model_parts
-    from partita.symbolic.planner import plan as make_plan
+    from partita.compose.arrange import arrange
+    from partita.compose.plan import plan as make_plan
+    from partita.compose.text_to_midi import _with_model_parts
     from partita.text.parse import parse_prompt
 
     attrs = parse_prompt("a waltz in D minor for violin, bass and drums, 4 bars", seed=0)
@@ -103,7 +103,7 @@ def test_generate_with_a_figaro_checkpoint_keeps_drums_and_bass_with_the_arrange
 
 
 def test_descriptions_from_a_plan(vocab):
-    from partita.symbolic.planner import plan
+    from partita.compose.plan import plan
     from partita.text.parse import parse_prompt
 
     p = plan(parse_prompt("a waltz in E-flat major for flute and cello, 4 bars"))

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from partita.cli import main
+from partita.compose.arrange import arrange, key_signature, roles
+from partita.compose.plan import bars_for, form_of, plan
+from partita.compose.text_to_midi import generate, slug
 from partita.mir.analysis import analyze
-from partita.symbolic.arranger import arrange, key_signature, roles
-from partita.symbolic.generate import generate, slug
-from partita.symbolic.planner import bars_for, form_of, plan
 from partita.text.attributes import DRUMS, Attributes
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from partita.errors import PartitaError
-from partita.symbolic import theme as TT
+from partita.symbolic.theme import model as TT
 
 THEME = [(0.0, 1.0, 67), (1.0, 1.0, 69), (2.0, 0.5, 71), (2.5, 0.5, 72), (3.0, 1.0, 74), (4.0, 2.0, 72), (6.0, 2.0, 71)]
 

@@ -12,7 +12,7 @@ from symusic import Note, Track
 from partita.cli import main
 from partita.errors import PartitaError
 from partita.score import new_score, write
-from partita.symbolic import themes as TH
+from partita.symbolic.theme import retrieval as TH
 
 
 def tune(bars_pitches):

@@ -7,7 +7,7 @@ import random
 from music21 import corpus
 
 from partita.score import from_music21
-from partita.symbolic.train_amt import SEQ_LEN, assign_programs, piece_events, sequences
+from partita.symbolic.amt.train import SEQ_LEN, assign_programs, piece_events, sequences
 from partita.tokenizers import anticipation as A
 
 
@@ -30,7 +30,7 @@ def test_sequences_have_the_paper_layout():
 
 
 def test_structured_embeddings_put_near_times_and_twins_close():
-    from partita.symbolic.anticipatory import structured_embeddings
+    from partita.symbolic.amt.sample import structured_embeddings
 
     e = structured_embeddings(96)
     assert e.shape == (A.VOCAB_SIZE, 96) and abs(float(e.std()) - 0.02) < 1e-3
@@ -56,8 +56,8 @@ def test_short_pieces_share_sequences_through_the_carry():
 def test_checkpoints_store_half_precision_and_load_as_float32(tmp_path):
     import torch
 
-    from partita.symbolic.anticipatory import amt_config, build_model, load_model
-    from partita.symbolic.train_amt import save
+    from partita.symbolic.amt.sample import amt_config, build_model, load_model
+    from partita.symbolic.amt.train import save
 
     torch.manual_seed(0)
     model = build_model(amt_config(n_layer=1, n_embd=32, n_head=2, n_positions=256))
@@ -78,14 +78,14 @@ def test_a_run_cut_short_keeps_its_schedule_and_resumes(tmp_path, monkeypatch):
 
     import numpy as np
 
-    from partita.symbolic import train_amt
+    from partita.symbolic.amt import train as train_amt
 
     score = from_music21(corpus.parse("bach/bwv66.6"))
     events = piece_events(assign_programs("chorales", score, random.Random(0)), 0)
     seqs = np.asarray(list(sequences(events * 3, random.Random(0), augment=10))[:4], dtype=np.int64)
     monkeypatch.setattr(train_amt, "cached_dataset", lambda *a, **k: seqs)
     rates = []
-    monkeypatch.setattr("partita.symbolic.training.lr_at",
+    monkeypatch.setattr("partita.training.lr_at",
                         lambda step, total, lr: rates.append((step, total)) or lr)
     common = {"batch_size": 1, "n_layer": 1, "n_embd": 48, "n_head": 2, "progress": False, "eval_every": 100}
     record = train_amt.train(tmp_path, steps=4, stop_after=2, **common)

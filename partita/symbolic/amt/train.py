@@ -222,8 +222,8 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
     save) after this many of them, the schedule unchanged (a run cut short, reproducibly)."""
     from tqdm import tqdm
 
-    from partita.symbolic.anticipatory import amt_config, build_model
-    from partita.symbolic.training import lr_at, optimizer_step
+    from partita.symbolic.amt.sample import amt_config, build_model
+    from partita.training import lr_at, optimizer_step
 
     if threads:
         torch.set_num_threads(threads)

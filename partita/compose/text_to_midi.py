@@ -2,7 +2,7 @@
 
 The planner writes a per-bar description; the FIGARO-style model (``model=``; ``"auto"``
 picks the shipped checkpoint) writes the melody and harmony parts under it, and the
-rule-based arranger (partita.symbolic.arranger) the drums, bass and comping - or every
+rule-based arranger (partita.compose.arrange) the drums, bass and comping - or every
 part, without a model. The report says who wrote what.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 
 from symusic import Score
 
+from partita.compose.arrange import arrange
+from partita.compose.plan import plan as make_plan
 from partita.mir.fidelity import FidelityReport, best_of
-from partita.symbolic.arranger import arrange
-from partita.symbolic.planner import plan as make_plan
 from partita.text.attributes import Attributes
 from partita.text.parse import parse_prompt
 
@@ -76,9 +76,9 @@ def _with_model_parts(arrangement, plan, instruments: tuple[int, ...], style: tu
                       model: tuple, seed: int) -> tuple[Score, dict[str, str], dict[str, str]]:
     """The arrangement with its melody and harmony parts rewritten by the FIGARO model;
     drums, bass and comping stay the arranger's."""
-    from partita.symbolic.arranger import roles
-    from partita.symbolic.figaro import MODEL_ROLES, write_parts
-    from partita.symbolic.sampling import SamplingConfig
+    from partita.compose.arrange import roles
+    from partita.sampling import SamplingConfig
+    from partita.symbolic.figaro.model import MODEL_ROLES, write_parts
 
     net, _config, vocab = model
     role_of = roles(instruments)
@@ -119,13 +119,13 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         model: a FIGARO checkpoint folder (or ``"auto"``: the shipped one): the model
             writes the melody and harmony parts under the plan's descriptions, the
             arranger the drums, bass and comping. None: the arranger writes every part.
-        description: a per-bar description (partita.symbolic.description_file) that
+        description: a per-bar description (partita.compose.description_file) that
             replaces the planner: its bars, chords, densities and per-bar instruments.
     """
     t0 = time.perf_counter()
     fixed_plan = None
     if description is not None:
-        from partita.symbolic.description_file import attributes_and_plan
+        from partita.compose.description_file import attributes_and_plan
 
         if isinstance(prompt, Attributes):
             raise ValueError("a description goes with a text prompt (or an empty one), not with Attributes")
@@ -144,13 +144,13 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
             raise ValueError(f"--bars must be between 1 and 256, not {bars}")
         attrs = replace(attrs, bars=bars, seconds=None, notes=(*attrs.notes, f"bars set to {bars} by --bars"))
     if attrs.seconds is not None and attrs.bars is None:
-        from partita.symbolic.planner import bars_for
+        from partita.compose.plan import bars_for
 
         attrs = replace(attrs, bars=bars_for(attrs), notes=(*attrs.notes, f"{attrs.seconds:g} s is {bars_for(attrs)} bars"))
     net = None
     model = resolve_model(model)
     if model is not None:
-        from partita.symbolic.figaro import load as load_figaro
+        from partita.symbolic.figaro.model import load as load_figaro
 
         net = load_figaro(model)
     from partita.mir.fidelity import fidelity_report
@@ -165,7 +165,7 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
             score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style, net, s)
             arrangement = type(arrangement)(score, parts)
         if fixed_plan is not None:
-            from partita.symbolic.description_file import silence_resting_parts
+            from partita.compose.description_file import silence_resting_parts
 
             arrangement = type(arrangement)(silence_resting_parts(arrangement.score, p), arrangement.parts)
         written.append(arrangement)

@@ -14,22 +14,15 @@ from dataclasses import dataclass
 
 from symusic import KeySignature, Note, Score, Tempo, TimeSignature, Track
 
-from partita.mir.key import MODE_TO_MAJOR
-from partita.symbolic.planner import PC_NAMES, Plan
+from partita.compose.plan import Plan
 from partita.text.attributes import DRUMS
+from partita.theory import INSTRUMENT_RANGES as RANGES
+from partita.theory import chord_root_and_intervals as parse_chord
+from partita.theory import key_signature_of, mode_scale
 
 TPQ = 480
-CHORD_INTERVALS = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8),
-                   "dom7": (0, 4, 7, 10), "maj7": (0, 4, 7, 11), "min7": (0, 3, 7, 10), "hdim7": (0, 3, 6, 10)}
-MODE_STEPS = {"major": (0, 2, 4, 5, 7, 9, 11), "ionian": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10),
-              "aeolian": (0, 2, 3, 5, 7, 8, 10), "dorian": (0, 2, 3, 5, 7, 9, 10), "phrygian": (0, 1, 3, 5, 7, 8, 10),
-              "lydian": (0, 2, 4, 6, 7, 9, 11), "mixolydian": (0, 2, 4, 5, 7, 9, 10), "locrian": (0, 1, 3, 5, 6, 8, 10)}
 BASS_PROGRAMS = set(range(32, 40)) | {43, 58, 70}
 CHORDAL_PROGRAMS = set(range(0, 8)) | set(range(16, 32)) | set(range(48, 56)) | set(range(88, 96)) | {46, 105, 107}
-# Comfortable melody ranges (low, high MIDI pitch) by program family.
-RANGES = {40: (55, 88), 41: (48, 79), 42: (36, 67), 73: (60, 93), 72: (74, 100), 71: (52, 84), 68: (58, 88),
-          56: (55, 82), 57: (40, 70), 60: (41, 72), 65: (49, 80), 66: (44, 75), 78: (62, 93), 74: (60, 86),
-          52: (55, 79), 53: (55, 79), 0: (55, 84), 24: (52, 79), 25: (52, 79)}
 
 
 @dataclass
@@ -38,19 +31,10 @@ class Arrangement:
     parts: dict[str, str]  # track name → role written by the arranger
 
 
-def parse_chord(label: str) -> tuple[int, tuple[int, ...]]:
-    root, _, quality = label.partition(":")
-    return PC_NAMES.index(root) if root in PC_NAMES else 0, CHORD_INTERVALS.get(quality, (0, 4, 7))
-
-
 def key_signature(key: tuple[int, str]) -> KeySignature:
     """Key signature (sharps, tonality) of a key; modes get the signature of their relative major."""
-    tonic, mode = key
-    major_tonic = (tonic + MODE_TO_MAJOR.get(mode, 0)) % 12
-    sharps = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 1: -5, 5: -1, 10: -2, 3: -3, 8: -4}[major_tonic]
-    if mode in ("minor", "aeolian"):
-        return KeySignature(0, sharps, 1)
-    return KeySignature(0, sharps, 0)
+    sharps, tonality = key_signature_of(key)
+    return KeySignature(0, sharps, tonality)
 
 
 def roles(programs: tuple[int, ...]) -> list[str]:
@@ -108,7 +92,7 @@ def _rhythm(beats: float, density: float, rng: random.Random, compound: bool) ->
 def _melody(plan: Plan, program: int, rng: random.Random) -> list[Note]:
     lo, hi = RANGES.get(program, (55, 84))
     tonic, mode = plan.key
-    scale = [(tonic + s) % 12 for s in MODE_STEPS.get(mode, MODE_STEPS["major"])]
+    scale = mode_scale((tonic, mode))
     pool = [p for p in range(lo, hi + 1) if p % 12 in scale]
     beats = plan.meter[0] * 4 / plan.meter[1]
     compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0

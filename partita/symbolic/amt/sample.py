@@ -22,7 +22,9 @@ import torch
 from symusic import Score
 
 from partita.errors import PartitaError
-from partita.symbolic.sampling import Sampler, SamplingConfig
+from partita.sampling import Sampler, SamplingConfig
+from partita.score import TempoMap
+from partita.theory import key_pitch_classes
 from partita.tokenizers import anticipation as A
 
 
@@ -389,29 +391,6 @@ def restruck(events: Sequence[int]) -> list[int]:
     return [tok for tr in out for tok in tr]
 
 
-class _TempoMap:
-    """Seconds ↔ ticks of a score, through its tempo changes."""
-
-    def __init__(self, score: Score):
-        tempos = sorted(score.tempos, key=lambda t: t.time) or []
-        if not tempos or tempos[0].time > 0:
-            from symusic import Tempo
-
-            tempos = [Tempo(0, qpm=120.0), *tempos]
-        self.ticks = np.array([t.time for t in tempos], dtype=float)
-        spt = np.array([60.0 / (t.qpm * score.ticks_per_quarter) for t in tempos])  # seconds per tick
-        self.spt = spt
-        self.secs = np.concatenate([[0.0], np.cumsum(np.diff(self.ticks) * spt[:-1])])
-
-    def to_seconds(self, tick: float) -> float:
-        i = int(np.searchsorted(self.ticks, tick, side="right") - 1)
-        return float(self.secs[i] + (tick - self.ticks[i]) * self.spt[i])
-
-    def to_ticks(self, seconds: float) -> int:
-        i = int(np.searchsorted(self.secs, seconds, side="right") - 1)
-        return int(round(self.ticks[i] + (seconds - self.secs[i]) / self.spt[i]))
-
-
 def merge(original: Score, events: Sequence[int], drop: tuple[int, int] | None = None,
           new_tracks: bool = False) -> Score:
     """The original score (tempo map, meter, key, tracks and notes as they were) plus the
@@ -423,7 +402,7 @@ def merge(original: Score, events: Sequence[int], drop: tuple[int, int] | None =
     never joins the melody's track, even in the melody's instrument).
     """
     out = original.copy()
-    tmap = _TempoMap(out)
+    tmap = TempoMap(out)
     if drop is not None:
         lo, hi = drop
         for track in out.tracks:
@@ -479,8 +458,6 @@ them would end the piece early (time never goes back); rests (REST events, as in
 still let the accompaniment wait as long as the music needs."""
 
 
-SCALES = {"major": frozenset({0, 2, 4, 5, 7, 9, 11}),
-          "minor": frozenset({0, 2, 3, 5, 7, 8, 9, 10, 11})}   # natural minor with raised 6th and 7th
 DISSONANT = frozenset({1, 2, 6, 10, 11})
 """Interval classes between a generated note and a given note sounding with it that the
 harmony guard rules out (seconds, sevenths, the tritone)."""
@@ -525,7 +502,7 @@ class Guide:
         self.on = np.asarray([s[0] for s in self.spans], dtype=np.int64)
         self.off = np.asarray([s[1] for s in self.spans], dtype=np.int64)
         self.pitch = np.asarray([s[2] for s in self.spans], dtype=np.int64)
-        self.scale = None if key is None else {(key[0] + pc) % 12 for pc in SCALES[key[1]]}
+        self.scale = None if key is None else set(key_pitch_classes(key))
         self.triad = None if key is None else {key[0], (key[0] + (4 if key[1] == "major" else 3)) % 12,
                                                (key[0] + 7) % 12}
         self.tonic = None if key is None else key[0]
@@ -622,7 +599,7 @@ def rhythm_grid(score: Score, end_ticks: int, *, division: int = 4, events: Sequ
     beat through its tempo map (sixteenths by default), plus the onsets of ``events`` (a
     melody played freely still gets its own onsets). Generated notes start on these or
     together with the previous note: a small model's onsets otherwise drift off the beat."""
-    tmap = _TempoMap(score)
+    tmap = TempoMap(score)
     step = score.ticks_per_quarter / division
     out = set()
     tick = 0.0

@@ -12,8 +12,7 @@ import random
 from dataclasses import asdict, dataclass
 
 from partita.text.attributes import Attributes
-
-PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+from partita.theory import MODE_FAMILY, PC_NAMES
 
 # Progressions as (scale degree in semitones from the tonic, quality) per bar.
 MAJOR_PROGRESSIONS = {
@@ -31,9 +30,8 @@ MINOR_PROGRESSIONS = {
     "folk": [[(0, "min"), (10, "maj"), (0, "min"), (7, "min")], [(0, "min"), (3, "maj"), (10, "maj"), (0, "min")]],
     "jazz": [[(2, "dim"), (7, "dom7"), (0, "min7"), (0, "min7")]],
 }
-# Church modes borrow the progressions of the major or minor they resemble, built on their own tonic.
-MODE_FAMILY = {"major": "major", "ionian": "major", "lydian": "major", "mixolydian": "major",
-               "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor", "locrian": "minor"}
+# Church modes borrow the progressions of the major or minor they resemble (theory.MODE_FAMILY),
+# built on their own tonic.
 MODE_FIXES = {"mixolydian": {(7, "maj"): (10, "maj"), (7, "dom7"): (10, "maj")},
               "dorian": {(5, "min"): (5, "maj"), (8, "maj"): (10, "maj")}}
 

@@ -18,7 +18,7 @@ model vary the theme where the corpus does.
 
 Melody tokens: ``Bar``, ``Pos_k`` (sixteenths into the bar), ``Pitch_p``, ``Dur_d``
 (sixteenths). Training pairs: corpus melodies with the theme that
-:mod:`partita.symbolic.themes` retrieves (its occurrences are the theme regions). At
+:mod:`partita.symbolic.theme.retrieval` retrieves (its occurrences are the theme regions). At
 generation the regions are planned: the theme is stated at bars 1, 9, 17... (every
 ``every`` bars) and the model fills the rest.
 
@@ -221,13 +221,13 @@ def build(config: ThemeConfig) -> nn.Module:
 
 
 def save(model: nn.Module, folder: str | Path, record: dict | None = None) -> Path:
-    from partita.symbolic.training import save_state
+    from partita.training import save_state
 
     return save_state(model, folder, CONFIG_FILE, asdict(model.config), record)
 
 
 def load(folder: str | Path) -> nn.Module:
-    from partita.symbolic.training import load_state
+    from partita.training import load_state
 
     folder = Path(folder)
     if not (folder / CONFIG_FILE).exists():
@@ -325,7 +325,7 @@ def _corpus_pairs(split: str, embedder, limit: int | None, bars: int, seed: int,
     from tqdm import tqdm
 
     from partita import datasets
-    from partita.symbolic.themes import find_themes, melody_notes
+    from partita.symbolic.theme.retrieval import find_themes, melody_notes
 
     rng = random.Random(seed)
     pieces = list(datasets.load("abc_tunes", split=split))
@@ -374,8 +374,8 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
     warm-up and cosine cycle; the optimizer state starts afresh)."""
     from tqdm import tqdm
 
-    from partita.symbolic.themes import load as load_embedder
-    from partita.symbolic.training import lr_at, optimizer_step
+    from partita.symbolic.theme.retrieval import load as load_embedder
+    from partita.training import lr_at, optimizer_step
 
     if threads:
         torch.set_num_threads(threads)
@@ -423,7 +423,7 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
              max_tokens: int = 1000) -> list[tuple[float, float, int]]:
     """A melody of ``bars`` bars stating ``theme`` at bars 1, 1 + every, ... (theme
     regions for the theme model; the prompt model just continues the theme)."""
-    from partita.symbolic.sampling import sample_among
+    from partita.sampling import sample_among
 
     if len(theme) < 2:
         raise PartitaError("a theme needs at least two notes")

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from partita.errors import PartitaError
+from partita.theory import PC_NAMES
 from partita.tokenizers import abc as T
 
 MODEL_FILE = "model.safetensors"
@@ -138,7 +139,7 @@ def build(config: AbcModelConfig) -> nn.Module:
 
 
 def save(model: nn.Module, folder: str | Path, record: dict | None = None) -> Path:
-    from partita.symbolic.training import save_state
+    from partita.training import save_state
 
     skip = ("lm.lm_head.weight",) if isinstance(model, CharModel) else ("char_decoder.lm_head.weight",)  # tied
     save_state(model, folder, CONFIG_FILE, asdict(model.config), record, skip=skip)
@@ -148,7 +149,7 @@ def save(model: nn.Module, folder: str | Path, record: dict | None = None) -> Pa
 
 def load(folder: str | Path) -> nn.Module:
     """A model saved by :func:`save` (PartitaError when the folder has none)."""
-    from partita.symbolic.training import load_state
+    from partita.training import load_state
 
     folder = Path(folder)
     if not (folder / CONFIG_FILE).exists() or not (folder / MODEL_FILE).exists():
@@ -249,7 +250,7 @@ def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int =
     """Train a model on the corpus ABC tunes (train split), evaluate on the valid split."""
     from tqdm import tqdm
 
-    from partita.symbolic.training import lr_at, optimizer_step
+    from partita.training import lr_at, optimizer_step
 
     if threads:
         torch.set_num_threads(threads)
@@ -292,7 +293,7 @@ def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int =
 
 
 def _cache_of(out):  # noqa: ANN001, ANN202
-    from partita.symbolic.sampling import _cache_of as cache_of
+    from partita.sampling import _cache_of as cache_of
 
     return cache_of(out)
 
@@ -360,7 +361,7 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
 def _sample_chars(model: BarPatchModel, state: torch.Tensor, table: np.ndarray, types: np.ndarray, top_p: float,
                   temperature: float, gen: torch.Generator, end_allowed: bool = True) -> list[int]:
     """One patch from the character decoder, started from the patch decoder's ``state``."""
-    from partita.symbolic.sampling import sample_among
+    from partita.sampling import sample_among
 
     cfg = model.config
     chars: list[int] = []
@@ -397,7 +398,7 @@ def _pad(patch: Sequence[int], width: int) -> torch.Tensor:
 def generate_flat(model: CharModel, prompt: Sequence[int], *, max_chars: int | None = None, top_p: float = 0.9,
                   temperature: float = 1.0, seed: int = 0) -> list[int]:
     """Continue a flat character sequence until EOS (the baseline's sampler, KV-cached)."""
-    from partita.symbolic.sampling import SamplingConfig, grammar_constraint, sample
+    from partita.sampling import SamplingConfig, grammar_constraint, sample
 
     tok = T.AbcTokenizer(model.config.patch_size)
     limit = min(max_chars or model.config.max_chars, model.config.max_chars) - len(prompt)
@@ -409,7 +410,6 @@ def generate_flat(model: CharModel, prompt: Sequence[int], *, max_chars: int | N
 
 MODE_SUFFIX = {"major": "", "minor": "m", "dorian": "Dor", "mixolydian": "Mix", "lydian": "Lyd",
                "phrygian": "Phr", "locrian": "Loc", "aeolian": "m", "ionian": ""}
-SHARP_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 @dataclass
@@ -434,7 +434,7 @@ class TuneRequest:
 
     def key_field(self) -> str:
         tonic, mode = self.key
-        return SHARP_NAMES[tonic % 12] + MODE_SUFFIX.get(mode, "")
+        return PC_NAMES[tonic % 12] + MODE_SUFFIX.get(mode, "")
 
     def controls(self) -> T.ControlCodes:
         form = (self.form or "ABCDEFGH"[: self.sections]).upper()
@@ -559,7 +559,7 @@ class FormGuard:
         length, first_pc, last_pc = read
         tonic = self.request.key[0] % 12
         if self.section == 0 and self.bar == 0 and not self.pending and first_pc is not None:
-            from partita.symbolic.planner import MODE_FAMILY
+            from partita.theory import MODE_FAMILY
 
             third = 3 if MODE_FAMILY.get(self.request.key[1]) == "minor" else 4
             if first_pc not in (tonic, (tonic + third) % 12, (tonic + 7) % 12):

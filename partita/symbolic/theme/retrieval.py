@@ -29,10 +29,10 @@ from symusic import Score
 from torch import nn
 
 from partita.errors import PartitaError
+from partita.theory import MAJOR_SCALE as MAJOR
 
 MAX_NOTES = 32
 CONFIG_FILE = "theme_embedder.json"
-MAJOR = (0, 2, 4, 5, 7, 9, 11)
 
 
 @dataclass(frozen=True)
@@ -232,13 +232,13 @@ def retrieval_accuracy(model: SegmentEmbedder, segs: Sequence[Segment], rng: ran
 
 
 def save(model: SegmentEmbedder, folder: str | Path, record: dict | None = None) -> Path:
-    from partita.symbolic.training import save_state
+    from partita.training import save_state
 
     return save_state(model, folder, CONFIG_FILE, asdict(model.config), record)
 
 
 def load(folder: str | Path) -> SegmentEmbedder:
-    from partita.symbolic.training import load_state
+    from partita.training import load_state
 
     folder = Path(folder)
     if not (folder / CONFIG_FILE).exists():

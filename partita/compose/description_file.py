@@ -29,9 +29,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from partita.compose.plan import BarPlan, Plan
 from partita.errors import InputError, PartitaError
-from partita.symbolic.planner import MODE_FAMILY, PC_NAMES, BarPlan, Plan
 from partita.text.attributes import Attributes
+from partita.theory import MODE_FAMILY, PC_NAMES, parse_chord_symbol
 
 MAX_BARS = 256
 BAR_FIELDS = {"chord", "density", "instruments", "section", "repeat"}
@@ -61,22 +62,13 @@ def read_description(path: str | Path) -> dict[str, Any]:
 
 
 def chord_label(symbol: str) -> str:
-    """``"F#m7"`` → ``"F#:min7"``; labels (``"Bb:maj"``) pass through."""
-    from partita.text.parse import _CHORD_SYMBOL, _PC_NAMES, _QUALITIES, parse_key
-
-    symbol = str(symbol).strip()
-    m = re.fullmatch(r"([A-G](?:#|b)?):(\w+)", symbol)
-    if m:
-        root, quality = m.groups()
-        if quality not in set(_QUALITIES.values()):
-            raise PartitaError(f"chord {symbol!r}: quality {quality!r} is not one of {sorted(set(_QUALITIES.values()))}")
-    elif re.fullmatch(_CHORD_SYMBOL, symbol):
-        root = re.match(r"[A-G](?:#|b)?", symbol).group(0)
-        quality = _QUALITIES[symbol[len(root):]]
-    else:
-        raise PartitaError(f"chord {symbol!r}: write a symbol (C, Am, F#m7, Bb7, Edim) or a label (C:maj)")
-    tonic, _ = parse_key(root + " major") or (0, "major")
-    return f"{_PC_NAMES[tonic]}:{quality}"
+    """``"F#m7"`` → ``"F#:min7"``; labels (``"Bb:maj"``) pass through (see
+    :func:`partita.theory.parse_chord_symbol`)."""
+    try:
+        return parse_chord_symbol(str(symbol))
+    except ValueError as exc:
+        raise PartitaError(f"chord {symbol!r}: {exc}; write a symbol (C, Am, F#m7, Bb7, Edim) "
+                           "or a label (C:maj)") from None
 
 
 def _programs(value: Any, where: str) -> tuple[int, ...]:

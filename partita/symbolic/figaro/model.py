@@ -240,7 +240,7 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
     """Train on the corpus cache (train split), evaluate the REMI loss on the valid split."""
     from tqdm import tqdm
 
-    from partita.symbolic.training import lr_at, optimizer_step
+    from partita.training import lr_at, optimizer_step
 
     if threads:
         torch.set_num_threads(threads)
@@ -346,7 +346,7 @@ def generate(model, vocab: JointVocab, attributes: Sequence[str], plan: Sequence
     from symusic import Tempo
     from tqdm import tqdm
 
-    from partita.symbolic.sampling import Sampler, SamplingConfig
+    from partita.sampling import Sampler, SamplingConfig
 
     if not plan:
         raise PartitaError("the plan has no bars")
@@ -435,7 +435,7 @@ def descriptions_from_plan(plan, programs: Sequence[int]) -> list[D.BarDescripti
     plan's meter, chord and instruments; density from the plan's notes per bar (one melody
     at the plan's density, each further part about one note per beat); mean pitch from
     the parts' ranges, a mezzo-forte velocity, the duration that the density implies."""
-    from partita.symbolic.arranger import RANGES
+    from partita.theory import INSTRUMENT_RANGES as RANGES
 
     num, den = plan.meter
     beats = num * 4 / den
@@ -455,8 +455,8 @@ def descriptions_from_plan(plan, programs: Sequence[int]) -> list[D.BarDescripti
 
 def _chord_label(label: str) -> str:
     """A planner chord (``"Eb:maj"``) in the description's spelling (``"D#:maj"``), or N."""
-    from partita.mir.chords import ROOTS
-    from partita.symbolic.arranger import parse_chord
+    from partita.theory import PC_NAMES as ROOTS
+    from partita.theory import chord_root_and_intervals as parse_chord
 
     try:
         root, _ = parse_chord(label)
