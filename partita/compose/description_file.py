@@ -73,7 +73,7 @@ def chord_label(symbol: str) -> str:
 
 def _programs(value: Any, where: str) -> tuple[int, ...]:
     from partita.text.attributes import DRUMS
-    from partita.text.parse import _instrument_statements
+    from partita.text.parse import instrument_statements
 
     items = value if isinstance(value, list) else [value]
     out: list[int] = []
@@ -81,7 +81,7 @@ def _programs(value: Any, where: str) -> tuple[int, ...]:
         if isinstance(item, int) and 0 <= item <= DRUMS:
             out.append(item)
             continue
-        found = [p for _, ps in _instrument_statements(str(item)) for p in ps]
+        found = [p for _, ps in instrument_statements(str(item)) for p in ps]
         if not found:
             raise PartitaError(f"{where}: no instrument called {item!r}")
         out += found

@@ -19,7 +19,7 @@ from symusic import Score
 
 from partita.compose.arrange import arrange
 from partita.compose.plan import plan as make_plan
-from partita.mir.fidelity import FidelityReport, best_of
+from partita.mir.fidelity import FidelityReport
 from partita.text.attributes import Attributes
 from partita.text.parse import parse_prompt
 
@@ -52,17 +52,15 @@ class Generation:
         }
 
 
-SHIPPED_FIGARO = Path(__file__).resolve().parents[2] / "checkpoints" / "figaro"
-"""The FIGARO checkpoint that ``model="auto"`` picks when it is there."""
-
-
 def resolve_model(model: str | Path | None) -> Path | None:
     """``"auto"``: the shipped FIGARO checkpoint if present (else None: the arranger writes
     every part); a path stays a path; None stays None."""
+    from partita import checkpoints
+
     if model is None:
         return None
     if str(model) == "auto":
-        return SHIPPED_FIGARO if (SHIPPED_FIGARO / "figaro.json").exists() else None
+        return checkpoints.folder("figaro") if checkpoints.exists("figaro") else None
     return Path(model)
 
 
@@ -104,41 +102,59 @@ def _with_model_parts(arrangement, plan, instruments: tuple[int, ...], style: tu
     return score, parts, writers
 
 
-def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None, candidates: int = 4,
-             use_embeddings: bool = False, model: str | Path | None = None,
-             description: dict | None = None) -> Generation:
-    """Generate a piece for a prompt (or ready Attributes) and keep the most faithful of
-    ``candidates`` seeded candidates.
+@dataclass
+class GenerateRequest:
+    """What a text-to-MIDI job asks for; the CLI, the Python API and the web API fill this one
+    record, so their defaults cannot drift apart.
 
-    Args:
-        prompt: the text, or Attributes (filled by style defaults where open).
+    Attributes:
+        prompt: the text (may be empty with a description).
         seed: the base seed; candidate ``i`` uses ``seed + i``.
         bars: overrides the length asked in the prompt.
         candidates: how many candidates to write and rerank (at least 1).
-        use_embeddings: match words no rule knows to styles with MiniLM (slower start).
-        model: a FIGARO checkpoint folder (or ``"auto"``: the shipped one): the model
-            writes the melody and harmony parts under the plan's descriptions, the
-            arranger the drums, bass and comping. None: the arranger writes every part.
+        use_embeddings: match words no rule knows to styles with MiniLM.
+        model: a FIGARO checkpoint folder, ``"auto"`` (the shipped one) or None (the
+            arranger writes every part).
         description: a per-bar description (partita.compose.description_file) that
             replaces the planner: its bars, chords, densities and per-bar instruments.
     """
-    t0 = time.perf_counter()
+
+    prompt: str | Attributes = ""
+    seed: int = 0
+    bars: int | None = None
+    candidates: int = 4
+    use_embeddings: bool = True
+    model: str | Path | None = "auto"
+    description: dict | None = None
+
+
+@dataclass
+class Candidate:
+    """One written candidate: the arrangement (score and part roles) and who wrote each part."""
+
+    arrangement: Any  # an arrange.Arrangement
+    writers: dict[str, str]
+
+
+def read_request(request: GenerateRequest) -> tuple[Attributes, str, Any]:
+    """The request's Attributes, its prompt text, and the fixed plan of its description (or None)."""
+    prompt, bars, seed = request.prompt, request.bars, request.seed
     fixed_plan = None
-    if description is not None:
+    if request.description is not None:
         from partita.compose.description_file import attributes_and_plan
 
         if isinstance(prompt, Attributes):
             raise ValueError("a description goes with a text prompt (or an empty one), not with Attributes")
         if bars is not None:
             raise ValueError("--bars and a description: the description gives the bars")
-        attrs, fixed_plan = attributes_and_plan(description, prompt, seed=seed)
+        attrs, fixed_plan = attributes_and_plan(request.description, prompt, seed=seed)
         text = prompt
     elif isinstance(prompt, Attributes):
         from partita.text.parse import fill_open
 
         attrs, text = fill_open(prompt, seed=seed), ""
     else:
-        attrs, text = parse_prompt(prompt, seed=seed, use_embeddings=use_embeddings), prompt
+        attrs, text = parse_prompt(prompt, seed=seed, use_embeddings=request.use_embeddings), prompt
     if bars is not None and fixed_plan is None:
         if not 1 <= bars <= 256:
             raise ValueError(f"--bars must be between 1 and 256, not {bars}")
@@ -147,43 +163,66 @@ def generate(prompt: str | Attributes, *, seed: int = 0, bars: int | None = None
         from partita.compose.plan import bars_for
 
         attrs = replace(attrs, bars=bars_for(attrs), notes=(*attrs.notes, f"{attrs.seconds:g} s is {bars_for(attrs)} bars"))
+    return attrs, text, fixed_plan
+
+
+def write_candidate(attrs: Attributes, seed: int, net: Any = None, fixed_plan: Any = None) -> Candidate:
+    """One candidate: the plan (or the description's), the arranger's parts, the model's
+    melody and harmony parts where a model is given, rests where the description has them."""
+    p = fixed_plan or make_plan(attrs, seed=seed)
+    arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=seed)
+    writers = dict.fromkeys(arrangement.parts, "arranger")
+    if net is not None:
+        score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style, net, seed)
+        arrangement = type(arrangement)(score, parts)
+    if fixed_plan is not None:
+        from partita.compose.description_file import silence_resting_parts
+
+        arrangement = type(arrangement)(silence_resting_parts(arrangement.score, p), arrangement.parts)
+    return Candidate(arrangement, writers)
+
+
+def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) -> Generation:
+    """Generate a piece for a prompt (or ready Attributes) and keep the most faithful of
+    ``candidates`` seeded candidates.
+
+    Args:
+        prompt: the text, Attributes (filled by style defaults where open), or a whole
+            :class:`GenerateRequest`.
+        **options: the other fields of :class:`GenerateRequest` (seed, bars, candidates,
+            use_embeddings, model, description), with its defaults.
+    """
+    from partita.compose.rerank import best, best_of_n
+    from partita.mir.fidelity import fidelity_report
+
+    request = prompt if isinstance(prompt, GenerateRequest) else GenerateRequest(prompt, **options)
+    t0 = time.perf_counter()
+    attrs, text, fixed_plan = read_request(request)
     net = None
-    model = resolve_model(model)
+    model = resolve_model(request.model)
     if model is not None:
         from partita.symbolic.figaro.model import load as load_figaro
 
         net = load_figaro(model)
-    from partita.mir.fidelity import fidelity_report
 
-    written, scores, writer_maps = [], [], []
+    def judge(c: Candidate) -> tuple[FidelityReport, tuple]:
+        report = fidelity_report(c.arrangement.score, attrs)
+        return report, (report.score,)
 
-    def candidate(s: int, net) -> None:  # noqa: ANN001 - one candidate, model parts where a model is given
-        p = fixed_plan or make_plan(attrs, seed=s)
-        arrangement = arrange(p, attrs.instruments, style=attrs.style, seed=s)
-        writers = dict.fromkeys(arrangement.parts, "arranger")
-        if net is not None:
-            score, parts, writers = _with_model_parts(arrangement, p, attrs.instruments, attrs.style, net, s)
-            arrangement = type(arrangement)(score, parts)
-        if fixed_plan is not None:
-            from partita.compose.description_file import silence_resting_parts
-
-            arrangement = type(arrangement)(silence_resting_parts(arrangement.score, p), arrangement.parts)
-        written.append(arrangement)
-        writer_maps.append(writers)
-        scores.append(arrangement.score)
-
-    for i in range(max(1, candidates)):
-        candidate(seed + i, net)
-    reports = [fidelity_report(s, attrs) for s in scores]
-    if net is not None and max(r.score for r in reports) < 1.0:
+    chosen, candidates = best_of_n(lambda s: write_candidate(attrs, s, net, fixed_plan), judge,
+                                   n=request.candidates, seed=request.seed)
+    if net is not None and chosen.report.score < 1.0:
         # none of the model's candidates honours everything asked: the arranger's own
         # candidate joins the rerank (the report says who wrote each part)
-        candidate(seed, None)
-        reports.append(fidelity_report(scores[-1], attrs))
-    best_score, report = best_of(scores, attrs)
-    index = scores.index(best_score)
-    return Generation(text, best_score, attrs, report, written[index].parts, [r.score for r in reports],
-                      time.perf_counter() - t0, seed, writer_maps[index])
+        own = write_candidate(attrs, request.seed, None, fixed_plan)
+        report, rank = judge(own)
+        from partita.compose.rerank import Candidate as Ranked
+
+        candidates.append(Ranked(own, request.seed, report, rank))
+        chosen = best(candidates)
+    c = chosen.value
+    return Generation(text, c.arrangement.score, attrs, chosen.report, c.arrangement.parts,
+                      [r.report.score for r in candidates], time.perf_counter() - t0, request.seed, c.writers)
 
 
 def write_generation(gen: Generation, out_dir: str | Path, *, render: bool = False, engine: str = "soundfont",

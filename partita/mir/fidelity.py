@@ -1,7 +1,7 @@
 """The fidelity report: what was asked (Attributes) against what the analysis measures.
 
 Each attribute that was asked for gets a row with a score in [0, 1]; the report's single
-``score`` (the mean of its rows) ranks candidates in :func:`best_of`.
+``score`` (the mean of its rows) ranks candidates (partita.compose.rerank).
 """
 
 from __future__ import annotations
@@ -110,12 +110,3 @@ def fidelity_report(score: Score, asked: Attributes, analysis: Analysis | None =
         rows.append(Row("density", f"{asked.density:g} notes/bar", f"{a.notes_per_bar:g} notes/bar",
                         round(max(0.0, 1 - err), 4)))
     return FidelityReport(tuple(rows), a)
-
-
-def best_of(candidates: Sequence[Score], attributes: Attributes) -> tuple[Score, FidelityReport]:
-    """The candidate with the highest fidelity score (the earliest among equals), and its report."""
-    if not candidates:
-        raise ValueError("best_of needs at least one candidate")
-    reports = [fidelity_report(c, attributes) for c in candidates]
-    best = max(range(len(candidates)), key=lambda i: (reports[i].score, -i))
-    return candidates[best], reports[best]

@@ -128,7 +128,7 @@ def _length_statements(text: str) -> list[tuple[int, str, float]]:
     return sorted(out, key=lambda x: x[0])
 
 
-def _instrument_statements(text: str) -> list[tuple[int, tuple[int, ...]]]:
+def instrument_statements(text: str) -> list[tuple[int, tuple[int, ...]]]:
     lowered = text.lower()
     out = []
     for word in sorted(INSTRUMENT_WORDS, key=len, reverse=True):
@@ -220,7 +220,7 @@ def parse_prompt(text: str, *, seed: int = 0, fill: bool = True, use_embeddings:
     tempos = _tempo_statements(text)
     meters = _meter_statements(text)
     lengths = _length_statements(text)
-    instruments = _instrument_statements(text)
+    instruments = instrument_statements(text)
     styles = _styles(text)
     if use_embeddings:
         from partita.text.embed import nearest_styles

@@ -6,7 +6,7 @@ import pytest
 from symusic import Note, Tempo, Track
 
 from partita.mir.analysis import analyze, describe
-from partita.mir.fidelity import best_of, fidelity_report
+from partita.mir.fidelity import fidelity_report
 from partita.score import new_score
 from partita.text.attributes import DRUMS, Attributes
 
@@ -60,13 +60,22 @@ def test_fidelity_report_rows_and_score():
     assert "relative key" in bad.markdown()
 
 
-def test_best_of_picks_the_most_faithful_candidate():
+def test_best_of_n_picks_the_most_faithful_candidate():
+    from partita.compose.rerank import best, best_of_n
+
     asked = Attributes(tempo=100, meter=(3, 4))
-    candidates = [g_major_tune(qpm=140), g_major_tune(qpm=100, meter=(4, 4)), g_major_tune(qpm=100)]
-    best, report = best_of(candidates, asked)
-    assert best is candidates[2] and report.score == 1.0
+    candidates = [g_major_tune(qpm=140), g_major_tune(qpm=100, meter=(4, 4)), g_major_tune(qpm=100),
+                  g_major_tune(qpm=100)]
+
+    def judge(score):
+        report = fidelity_report(score, asked)
+        return report, (report.score,)
+
+    chosen, every = best_of_n(lambda s: candidates[s - 7], judge, n=4, seed=7)
+    assert chosen.value is candidates[2] and chosen.seed == 9 and chosen.report.score == 1.0
+    assert [c.seed for c in every] == [7, 8, 9, 10]  # the tie with seed 10 goes to the earlier
     with pytest.raises(ValueError):
-        best_of([], asked)
+        best([])
 
 
 def test_drums_only_score_has_no_key_and_no_pitch_metrics():
