@@ -1,0 +1,136 @@
+"""The harmony of a tune: one chord per harmonic-rhythm span, from the key's diatonic chords.
+
+A folk tune or a hymn tune is harmonised by a few chords (I, IV, V and their relatives) that
+change once or twice a bar. Each candidate chord is scored against the melody notes of a span
+(their share of the span, weighted by metric accent: a chord tone on the downbeat counts
+most, a passing note between beats hardly at all); a Viterbi pass over the spans adds what
+a player expects of a progression: start and end on the tonic, a dominant before the last
+tonic, V - I and IV - V moves welcome, V - IV and a change on a weak span discouraged.
+
+Times are ticks of the melody's score; keys are ``(tonic, mode)``; chords are labels in
+:mod:`partita.theory`'s spelling (``"D:maj"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from partita.theory import MODE_FAMILY, PC_NAMES
+
+Melody = Sequence[tuple[int, int, int]]  # (onset tick, duration ticks, MIDI pitch)
+
+# (semitones above the tonic, quality, prior) of the chords a simple tune is harmonised with
+MAJOR_CHORDS = ((0, "maj", 0.35), (5, "maj", 0.2), (7, "maj", 0.25), (9, "min", 0.05), (2, "min", 0.0),
+                (4, "min", -0.15))
+MINOR_CHORDS = ((0, "min", 0.35), (5, "min", 0.15), (7, "maj", 0.2), (3, "maj", 0.1), (8, "maj", 0.05),
+                (10, "maj", 0.05))
+MODAL_CHORDS = {  # church modes keep their own flavour: no raised leading note
+    "dorian": ((0, "min", 0.35), (5, "maj", 0.2), (10, "maj", 0.15), (3, "maj", 0.05), (7, "min", 0.1)),
+    "mixolydian": ((0, "maj", 0.35), (10, "maj", 0.2), (5, "maj", 0.2), (7, "min", 0.05), (2, "min", 0.05)),
+}
+INTERVALS = {"maj": (0, 4, 7), "min": (0, 3, 7)}
+
+
+def chord_set(key: tuple[int, str]) -> list[tuple[str, frozenset[int], float, int]]:
+    """The key's candidate chords: (label, pitch classes, prior, degree in semitones)."""
+    tonic, mode = key
+    table = MODAL_CHORDS.get(mode) or (MINOR_CHORDS if MODE_FAMILY.get(mode) == "minor" else MAJOR_CHORDS)
+    out = []
+    for degree, quality, prior in table:
+        root = (tonic + degree) % 12
+        out.append((f"{PC_NAMES[root]}:{quality}", frozenset((root + i) % 12 for i in INTERVALS[quality]),
+                    prior, degree))
+    return out
+
+
+def accent(tick: int, bar_start: int, bar_ticks: int, beat_ticks: int) -> float:
+    """Metric weight of an onset: downbeat 1.5, other beats 1.0, between beats 0.5."""
+    pos = tick - bar_start
+    if pos == 0:
+        return 1.5
+    return 1.0 if pos % beat_ticks == 0 else 0.5
+
+
+def span_fit(melody: Melody, start: int, end: int, chords: list, bar_ticks: int, beat_ticks: int) -> np.ndarray:
+    """How well each chord fits the melody in ``[start, end)``: the accent-weighted share of
+    sounding time on chord tones, less half the weighted share of non-chord tones on beats."""
+    fit = np.zeros(len(chords))
+    total = 0.0
+    for onset, dur, pitch in melody:
+        lo, hi = max(onset, start), min(onset + dur, end)
+        if hi <= lo:
+            continue
+        bar_start = (onset // bar_ticks) * bar_ticks
+        w = (hi - lo) / max(1, end - start) * (accent(onset, bar_start, bar_ticks, beat_ticks) if onset >= start
+                                               else 0.8)
+        total += w
+        for i, (_, pcs, _, _) in enumerate(chords):
+            if pitch % 12 in pcs:
+                fit[i] += w
+            elif onset >= start and (onset - bar_start) % beat_ticks == 0:
+                fit[i] -= 0.5 * w
+    return fit / total if total > 0 else fit
+
+
+# Progression preferences between chord degrees (semitones above the tonic): from -> to
+_MOVES = {(7, 0): 0.25, (5, 7): 0.15, (2, 7): 0.15, (0, 5): 0.05, (0, 7): 0.05, (9, 2): 0.1, (9, 5): 0.1,
+          (7, 5): -0.2, (10, 0): 0.15, (3, 8): 0.05, (8, 7): 0.1}
+
+
+def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_ticks: int, bars: int,
+              per_bar: int = 1) -> list[str]:
+    """One chord label per span (``bars * per_bar`` spans of ``bar_ticks / per_bar``).
+
+    Args:
+        melody: the tune's notes (onset, duration, pitch), ticks from the first bar line.
+        key: the tune's key.
+        bar_ticks: ticks per bar; beat_ticks: ticks per beat (a dotted quarter in 6/8).
+        bars: how many bars to harmonise.
+        per_bar: chord changes per bar at most (the style's harmonic rhythm: 1 or 2).
+    """
+    chords = chord_set(key)
+    n = bars * per_bar
+    span = bar_ticks // per_bar
+    fits = np.stack([span_fit(melody, i * span, (i + 1) * span, chords, bar_ticks, beat_ticks) for i in range(n)]) \
+        if n else np.zeros((0, len(chords)))
+    prior = np.array([c[2] for c in chords])
+    degrees = [c[3] for c in chords]
+    tonic_i = 0
+    dominant_i = next((i for i, d in enumerate(degrees) if d == 7), None)
+    local = fits * 2.0 + prior * 0.5
+    if n:
+        local[0, tonic_i] += 1.0
+        local[-1, tonic_i] += 1.5
+        if n > 1 and dominant_i is not None:
+            local[-1 - per_bar if n > per_bar else -2, dominant_i] += 0.4
+    move = np.array([[(0.15 if a == b else _MOVES.get((degrees[a], degrees[b]), 0.0)) for b in range(len(chords))]
+                     for a in range(len(chords))])
+    # changing chord in the middle of a bar needs a reason (weak-span change penalty)
+    score = local[0].copy() if n else np.zeros(len(chords))
+    back = np.zeros((n, len(chords)), dtype=int)
+    for i in range(1, n):
+        weak = per_bar > 1 and i % per_bar != 0
+        change = np.where(np.eye(len(chords), dtype=bool), 0.0, -0.35 if weak else 0.0)
+        total = score[:, None] + move + change
+        back[i] = total.argmax(0)
+        score = total.max(0) + local[i]
+    path = [int(score.argmax())] if n else []
+    for i in range(n - 1, 0, -1):
+        path.append(int(back[i][path[-1]]))
+    path.reverse()
+    return [chords[j][0] for j in path]
+
+
+def support(melody: Melody, labels: Sequence[str], span_ticks: int) -> float:
+    """Share of melody notes (by count) whose pitch class is a tone of the chord of their span."""
+    from partita.theory import chord_to_pitch_classes
+
+    if not melody:
+        return float("nan")
+    hit = 0
+    for onset, _, pitch in melody:
+        i = min(len(labels) - 1, onset // span_ticks)
+        hit += pitch % 12 in chord_to_pitch_classes(labels[i])
+    return hit / len(melody)
