@@ -31,8 +31,9 @@ OUT = Path(__file__).parent / "results"
 def requests(n: int, seed: int = 0) -> list[tuple[str, object, str]]:
     """(prompt text: controls + header, TuneRequest, the original tune with its controls)
     of ``n`` held-out tunes."""
+    from partita.compose.tunes import TuneRequest
     from partita.mir.key import parse_key
-    from partita.symbolic.abc.model import TuneRequest, corpus_tunes
+    from partita.symbolic.abc.data import corpus_tunes
     from partita.tokenizers import abc as T
 
     rng = np.random.default_rng(seed)
@@ -69,31 +70,31 @@ def requests(n: int, seed: int = 0) -> list[tuple[str, object, str]]:
 def sample_best(model, prompt_text: str, request, seed: int, candidates: int, guarded: bool):  # noqa: ANN001, ANN201
     """The best of ``candidates`` samples by the request's checks (as ``compose`` keeps them):
     (text, report, seconds, characters generated over all candidates)."""
-    from partita.symbolic.abc.model import _score_of, write_candidate
+    from partita.compose.rerank import best_of_n
+    from partita.compose.tunes import tune_rank, write_candidate
 
-    best = None
-    seconds = chars = 0.0
-    for c in range(candidates):
-        text, rep, sec = write_candidate(model, prompt_text, request, seed=seed * 1000 + c, guarded=guarded)
-        seconds += sec
-        chars += len(text) - len(prompt_text)
-        if best is None or _score_of(rep) > _score_of(best[1]):
-            best = (text, rep)
-    return best[0], best[1], seconds, chars
+    chosen, written = best_of_n(lambda s: write_candidate(model, prompt_text, request, seed=s, guarded=guarded),
+                                lambda c: (c[1], tune_rank(c[1])), n=candidates, seed=seed * 1000)
+    seconds = sum(c.value[2] for c in written)
+    chars = sum(len(c.value[0]) - len(prompt_text) for c in written)
+    return chosen.value[0], chosen.report, seconds, chars
 
 
 def sample_flat(model, prompt_text: str, seed: int) -> tuple[str, float]:  # noqa: ANN001
-    from partita.symbolic.abc.model import generate_flat
+    from partita.symbolic.abc.sample import generate_flat
     from partita.tokenizers import abc as T
 
     tok = T.AbcTokenizer(model.config.patch_size)
     t0 = time.perf_counter()
-    new = generate_flat(model, [T.BOS, *tok._ids(prompt_text)], seed=seed)
+    new = generate_flat(model, [T.BOS, *tok.char_ids(prompt_text)], seed=seed)
     return prompt_text + tok.decode_flat(new), time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from partita.symbolic.abc.model import check_tune, corpus_tunes, encode_tunes, evaluate, load
+    from partita.symbolic.abc.data import corpus_tunes, encode_tunes
+    from partita.symbolic.abc.guards import check_tune
+    from partita.symbolic.abc.model import load
+    from partita.symbolic.abc.train import evaluate
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="checkpoints/abc-tunesformer")
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--no-guard", action="store_true", help="the model's text as sampled (no FormGuard)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = load(args.model)
+    model, _ = load(args.model)
     reqs = requests(args.samples)
     rows = []
     originals = [check_tune(orig, req) for _, req, orig in reqs]
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
             torch.manual_seed(0)
             flat = build(replace(model.config, kind="flat")).eval()
         else:
-            flat = load(args.flat)
+            flat, _ = load(args.flat)
             result["heldout"]["flat"] = evaluate(flat, valid_rows)
         speed["flat"] = []
         for i, (prompt, _, _) in enumerate(tqdm(reqs[: args.speed_samples], desc="flat speed")):

@@ -55,9 +55,9 @@ def _key(score):  # noqa: ANN001, ANN202
 
 
 def accompaniment(model, pieces: list, candidates: int, seed: int, guided: bool = True) -> dict:  # noqa: ANN001
+    from partita.compose.accompany import accompany_best
     from partita.mir import metrics as M
     from partita.sampling import SamplingConfig
-    from partita.symbolic.amt.sample import accompaniment_scores, accompany_best
 
     rows = []
     for i, piece in enumerate(tqdm(pieces, desc="accompany")):
@@ -65,10 +65,10 @@ def accompaniment(model, pieces: list, candidates: int, seed: int, guided: bool 
         melody = full.copy()
         del melody.tracks[1:]
         t0 = time.perf_counter()
-        out, _ = accompany_best(model, melody, candidates=candidates, instruments=list(WIND[1:]),
-                                config=SamplingConfig(seed=seed + 100 * i), guided=guided)
+        chosen, _ = accompany_best(model, melody, candidates=candidates, instruments=list(WIND[1:]),
+                                   config=SamplingConfig(seed=seed + 100 * i), guided=guided)
         seconds = time.perf_counter() - t0
-        gen = accompaniment_scores(melody, out)
+        out, gen = chosen.value, chosen.report
         mel = M.note_spans(full, tracks=[0])
         bach = M.note_spans(full, tracks=[1, 2, 3])
         k_orig, k_out = _key(full), _key(out)
@@ -90,7 +90,7 @@ def accompaniment(model, pieces: list, candidates: int, seed: int, guided: bool 
             "seconds_per_piece": mean("seconds"), "rows": rows}
 
 
-def _triples(score, lo: int, hi: int, inside: bool) -> list:  # noqa: ANN001
+def triples(score, lo: int, hi: int, inside: bool) -> list:  # noqa: ANN001
     """(track, time, duration, pitch) of notes whose 10 ms onset is (not) in [lo, hi)."""
     from partita.score import TempoMap
 
@@ -105,11 +105,11 @@ def _triples(score, lo: int, hi: int, inside: bool) -> list:  # noqa: ANN001
 
 
 def infilling(model, pieces: list, seed: int, guided: bool = True) -> dict:  # noqa: ANN001
+    from partita.compose.accompany import infill
     from partita.mir import metrics as M
     from partita.mir.metrics import bar_starts
     from partita.sampling import SamplingConfig
     from partita.score import TempoMap
-    from partita.symbolic.amt.sample import infill
 
     rows = []
     for i, piece in enumerate(tqdm(pieces, desc="infill")):
@@ -124,14 +124,14 @@ def infilling(model, pieces: list, seed: int, guided: bool = True) -> dict:  # n
         t0 = time.perf_counter()
         out = infill(model, full, s0, s1, config=SamplingConfig(seed=seed + 100 * i), guided=guided)
         seconds = time.perf_counter() - t0
-        kept = _triples(full, lo, hi, inside=False) == _triples(out, lo, hi, inside=False)
-        new = _triples(out, lo, hi, inside=True)
+        kept = triples(full, lo, hi, inside=False) == triples(out, lo, hi, inside=False)
+        new = triples(out, lo, hi, inside=True)
         key = _key(full)
         spans = [(on, off, p) for on, off, p in M.note_spans(out) if s0 - 1e-6 <= on < s1]
         filled = M.coverage([(s0, s1, 0)], [(max(on, s0), min(off, s1), p) for on, off, p in spans])
         rows.append({"id": piece.id, "bars": [first, last], "span_s": [round(s0, 2), round(s1, 2)],
                      "outside_unchanged": kept, "span_notes": len(new),
-                     "original_span_notes": len(_triples(full, lo, hi, inside=True)),
+                     "original_span_notes": len(triples(full, lo, hi, inside=True)),
                      "span_filled": filled, "in_key": M.in_key_share([p for *_, p in new], key),
                      "seconds": round(seconds, 2)})
     valid = [r["in_key"] for r in rows if not math.isnan(r["in_key"])]
@@ -151,7 +151,8 @@ def bits_per_second(model, limit: int | None = None) -> dict:  # noqa: ANN001
     import random
 
     from partita import datasets
-    from partita.symbolic.amt.train import SEQ_LEN, assign_programs, grammar_loss
+    from partita.symbolic.amt.data import SEQ_LEN, assign_programs
+    from partita.symbolic.amt.train import grammar_loss
     from partita.tokenizers import anticipation as A
 
     rng = random.Random(0)
@@ -187,10 +188,11 @@ def bits_per_second(model, limit: int | None = None) -> dict:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from partita.symbolic.amt.sample import load_model
+    from partita import checkpoints
+    from partita.symbolic.amt.model import load
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="checkpoints/amt-small")
+    ap.add_argument("--model", help="checkpoint folder (default: the shipped amt-small)")
     ap.add_argument("--baseline", help="the autoregressive baseline's checkpoint (bits per second only)")
     ap.add_argument("--candidates", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -202,7 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     skip = set(args.skip.split(","))
-    model = load_model(args.model)
+    model, _ = load(checkpoints.resolve(args.model, "amt"))
+    args.model = args.model or f"checkpoints/{checkpoints.folder('amt').name}"   # the label in the results
     pieces = chorales("test")[: args.limit or None]
     result: dict = {"model": args.model, "guided": not args.free}
     if "accompany" not in skip:
@@ -212,7 +215,7 @@ def main(argv: list[str] | None = None) -> dict:
     if "bits" not in skip:
         result["bits"] = {"anticipatory": bits_per_second(model, args.limit)}
         if args.baseline:
-            result["bits"]["autoregressive"] = bits_per_second(load_model(args.baseline), args.limit)
+            result["bits"]["autoregressive"] = bits_per_second(load(args.baseline)[0], args.limit)
     OUT.mkdir(exist_ok=True)
     (OUT / f"{args.out}.json").write_text(json.dumps(result, indent=1, default=str))
     summary = {k: {kk: vv for kk, vv in v.items() if kk != "rows"} if isinstance(v, dict) else v

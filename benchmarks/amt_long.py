@@ -65,16 +65,19 @@ def measure(accompanied, seconds: float) -> list[dict]:  # noqa: ANN001 - a Scor
 def main(argv: list[str] | None = None) -> list[dict]:
     import torch
 
+    from partita import checkpoints
+    from partita.compose.accompany import accompaniment_scores, accompany
     from partita.sampling import SamplingConfig
     from partita.score import duration_seconds
-    from partita.symbolic.amt.sample import accompaniment_scores, accompany, load_model
+    from partita.symbolic.amt.model import load
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="checkpoints/amt-small")
+    ap.add_argument("--model", help="checkpoint folder (default: the shipped amt-small)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = load_model(args.model)
+    model, _ = load(checkpoints.resolve(args.model, "amt"))
+    args.model = args.model or f"checkpoints/{checkpoints.folder('amt').name}"   # the label in the results
     results = []
     for path in sorted(Path("examples/melodies").glob("*.abc")):
         melody = looped(path)

@@ -35,11 +35,12 @@ def melody(seconds: int = 30):
 
 
 def main(model_path: str | None = None) -> dict:
+    from partita.compose.accompany import accompany
     from partita.sampling import SamplingConfig
-    from partita.symbolic.amt.sample import accompany, amt_config, build_model, load_model
+    from partita.symbolic.amt.model import amt_config, build_model, load
 
     torch.manual_seed(0)
-    model = load_model(model_path) if model_path else build_model(amt_config()).eval()
+    model = load(model_path)[0] if model_path else build_model(amt_config()).eval()
     mel = melody()
     rows = {}
     outputs = {}

@@ -18,22 +18,24 @@ ENSEMBLES = {"piano": [0], "viola+cello": [41, 42]}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
+    from partita import checkpoints
     from partita.audio_render import render_to_file
+    from partita.compose.accompany import accompany_best
     from partita.mir.key import estimate_key
     from partita.pianoroll import plot
     from partita.sampling import SamplingConfig
     from partita.score import read, write
-    from partita.symbolic.amt.sample import accompany_best, load_model
+    from partita.symbolic.amt.model import load
     from partita.theory import key_to_name
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="checkpoints/amt-small")
+    ap.add_argument("--model", help="checkpoint folder (default: the shipped amt-small)")
     ap.add_argument("-o", "--output", default="trial")
     ap.add_argument("--candidates", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = load_model(args.model)
+    model, _ = load(checkpoints.resolve(args.model, "amt"))
     out = Path(args.output)
     rows = []
     for path in sorted(Path("examples/melodies").glob("*.abc")):
@@ -41,14 +43,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for track in melody.tracks:
             track.program = 73  # a flute plays the tune
         for name, programs in ENSEMBLES.items():
-            acc, scores = accompany_best(model, melody, candidates=args.candidates, instruments=programs,
-                                         config=SamplingConfig(seed=0))
+            chosen, every = accompany_best(model, melody, candidates=args.candidates, instruments=programs,
+                                           config=SamplingConfig(seed=0))
+            acc, best, scores = chosen.value, chosen.report, [c.report for c in every]
             stem = f"{path.stem}-{name.replace('+', '-')}"
             write(acc, out / f"{stem}.mid")
             render_to_file(acc, out / f"{stem}.wav", seed=0)
             plot(acc, out / f"{stem}.png", title=f"{path.stem}: flute + {name}")
             k_mel, k_out = estimate_key(melody), estimate_key(acc)
-            best = max(scores, key=lambda s: (s["harmonic_support"], s["coverage"]))
             row = {"melody": path.stem, "ensemble": name, **{k: round(v, 3) for k, v in best.items()},
                    "candidates": [round(s["harmonic_support"], 3) for s in scores],
                    "key_melody": key_to_name(k_mel.tonic, k_mel.mode), "key_output": key_to_name(k_out.tonic, k_out.mode),

@@ -49,7 +49,7 @@ def pieces(n: int, seed: int = 0) -> list:
 
 def targets(piece, vocab, bars: int):  # noqa: ANN001, ANN201
     """(attribute tokens, first ``bars`` bar descriptions, style) of a piece."""
-    from partita.symbolic.figaro.model import piece_attributes
+    from partita.symbolic.figaro.data import piece_attributes
     from partita.tokenizers import description as D
 
     style = [piece.meta.get("rhythm", "").lower()] if piece.meta.get("rhythm") else []
@@ -89,10 +89,12 @@ def compare(asked: list, got: list) -> dict:
 
 def run(folder: str, cases: list, seed: int) -> dict:
     from partita.sampling import SamplingConfig
-    from partita.symbolic.figaro.model import generate, load
+    from partita.symbolic.figaro.model import load, vocab_of
+    from partita.symbolic.figaro.sample import generate
     from partita.tokenizers import description as D
 
-    model, config, vocab = load(folder)
+    model, config = load(folder)
+    vocab = vocab_of(folder)
     rows, seconds, bars_written = [], 0.0, 0
     for i, (attrs, desc, _style) in enumerate(tqdm(cases, desc=Path(folder).name)):
         plan = desc

@@ -11,7 +11,7 @@ random start bars, averaged over 20 draws per tune.
 **Theme occurrences.** For held-out tunes whose retrieved theme returns, both models get
 the theme (its first occurrence, 2 bars) and write 24 bars (seeded). Counted: windows of
 the theme's length whose interval sequence has a normalised edit similarity of at least
-0.75 with the theme's (``partita.symbolic.theme.model.theme_occurrences``).
+0.75 with the theme's (``partita.symbolic.theme.measures.theme_occurrences``).
 
 ``python -m benchmarks.theme_eval --retrieval`` and
 ``python -m benchmarks.theme_eval --model checkpoints/theme --baseline checkpoints/theme-prompt``
@@ -30,8 +30,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from partita import checkpoints
+
 OUT = Path(__file__).parent / "results"
-EMBEDDER = Path(__file__).resolve().parents[1] / "checkpoints" / "theme-embedder"
+EMBEDDER = checkpoints.folder("theme-embedder")
 
 
 def played_out(text: str) -> tuple[str, list[tuple[int, int]]] | None:
@@ -46,7 +48,7 @@ def played_out(text: str) -> tuple[str, list[tuple[int, int]]] | None:
     sections = T.sections_of(norm)
     body, repeats, bar = [], [], 0
     for sec in sections:
-        music = ["".join(t for kind, t in T._bar_tokens(b) if kind != "bar").replace("\n", " ").strip() + "|"
+        music = ["".join(t for kind, t in T.bar_tokens(b) if kind != "bar").replace("\n", " ").strip() + "|"
                  for b in sec]
         body += music
         if ":|" in sec[-1]:
@@ -63,7 +65,7 @@ def retrieval(n: int, seed: int = 0) -> dict:
     from partita.symbolic.theme.retrieval import find_themes, load
     from partita.tokenizers.abc import to_score
 
-    embedder = load(EMBEDDER)
+    embedder, _ = load(EMBEDDER)
     rng = np.random.default_rng(seed)
     tunes = [p for p in abc_tunes() if p.split == "test" and p.text]
     rows = []
@@ -101,10 +103,12 @@ def retrieval(n: int, seed: int = 0) -> dict:
 def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: int = 0) -> dict:
     from partita import datasets
     from partita.symbolic.theme import model as TT
+    from partita.symbolic.theme.measures import theme_occurrences
     from partita.symbolic.theme.retrieval import find_themes, load
+    from partita.symbolic.theme.sample import generate
 
-    embedder = load(EMBEDDER)
-    models = {"theme": TT.load(model_path), "prompt baseline": TT.load(baseline_path)}
+    embedder, _ = load(EMBEDDER)
+    models = {"theme": TT.load(model_path)[0], "prompt baseline": TT.load(baseline_path)[0]}
     rng = np.random.default_rng(seed)
     pool = list(datasets.load("abc_tunes", split="test"))
     counts: dict[str, list[int]] = {k: [] for k in models}
@@ -126,9 +130,9 @@ def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: in
         theme = list(found[0].notes)
         for name, model in models.items():
             t0 = time.perf_counter()
-            melody = TT.generate(model, theme, bars=bars, beats_per_bar=beats, seed=seed + done)
+            melody = generate(model, theme, bars=bars, beats_per_bar=beats, seed=seed + done)
             seconds[name] += time.perf_counter() - t0
-            counts[name].append(TT.theme_occurrences(melody, theme, beats, 2))
+            counts[name].append(theme_occurrences(melody, theme, beats, 2))
             if name == "theme":
                 statements.extend(_planned_statements(melody, theme, beats, bars))
         done += 1
@@ -149,7 +153,7 @@ def occurrences(model_path: str, baseline_path: str, n: int, bars: int, seed: in
 def _planned_statements(melody, theme, beats: float, bars: int, every: int = 8, theme_bars: int = 2) -> list[float]:  # noqa: ANN001
     """Interval similarity to the theme of each region where the theme model was asked to
     state it (bars 1, 9, 17...): 1.0 an exact statement, below that a variation."""
-    from partita.symbolic.theme.model import interval_similarity, intervals
+    from partita.symbolic.theme.measures import interval_similarity, intervals
 
     ti = intervals(theme)
     out = []

@@ -192,7 +192,7 @@ def _generate(args: argparse.Namespace) -> int:
         description = read_description(args.description)
     gen = generate(args.prompt, seed=args.seed, bars=args.bars, candidates=args.candidates,
                    use_embeddings=not args.no_embeddings, model=None if args.arranger_only else args.model,
-                   description=description)
+                   description=description, writer="arranger" if args.arranger_only else args.writer)
     name = Path(args.description).stem if args.description and not args.prompt.strip() else None
     paths = write_generation(gen, args.output, render=args.render, engine=args.engine, name=name)
     print(f"prompt: {args.prompt}" + (f" + description {args.description}" if args.description else ""))
@@ -278,14 +278,15 @@ def _train_anticipatory(args: argparse.Namespace) -> int:
 
 
 def _amt_model(path: str | None):  # noqa: ANN202 - a torch module
+    from partita import checkpoints
     from partita.errors import PartitaError
-    from partita.symbolic.amt.sample import load_model
+    from partita.symbolic.amt.model import load
 
-    folder = Path(path) if path else Path(__file__).resolve().parents[1] / "checkpoints" / "amt-small"
+    folder = Path(path) if path else checkpoints.folder("amt")
     if not (folder / "config.json").exists():
         raise PartitaError(f"{folder}: no anticipatory checkpoint here; train one with "
                            "`partita train anticipatory` or pass --model PATH (e.g. a released AMT folder)")
-    return load_model(folder)
+    return load(folder)[0]
 
 
 def _sampling(args: argparse.Namespace):  # noqa: ANN202 - a SamplingConfig
@@ -313,10 +314,10 @@ def _instrument_list(text: str | None) -> list[int] | None:
 
 
 def _accompany(args: argparse.Namespace) -> int:
+    from partita.compose.accompany import accompany_best
     from partita.errors import PartitaError
     from partita.fileio import check_not_input
     from partita.score import read, write
-    from partita.symbolic.amt.sample import accompany_best
 
     check_not_input(args.output, args.melody)
     if not 1 <= args.candidates <= 32:
@@ -324,14 +325,14 @@ def _accompany(args: argparse.Namespace) -> int:
     melody = read(args.melody)
     instruments = _instrument_list(args.instruments)
     model = _amt_model(args.model)
-    out, scores = accompany_best(model, melody, candidates=args.candidates, instruments=instruments,
-                                 config=_sampling(args), guided=not args.free)
+    best, candidates = accompany_best(model, melody, candidates=args.candidates, instruments=instruments,
+                                      config=_sampling(args), guided=not args.free)
+    out = best.value
     write(out, args.output)
-    best = max(scores, key=lambda sc: (sc["harmonic_support"], sc["coverage"]))
     added = sum(len(t.notes) for t in out.tracks[len(melody.tracks):])
     print(f"wrote {args.output}: melody kept ({melody.note_num()} notes), {added} accompaniment notes; "
-          f"harmonic support {best['harmonic_support']:.2f}, coverage {best['coverage']:.2f}"
-          + (f" (best of {len(scores)})" if len(scores) > 1 else ""))
+          f"harmonic support {best.report['harmonic_support']:.2f}, coverage {best.report['coverage']:.2f}"
+          + (f" (best of {len(candidates)})" if len(candidates) > 1 else ""))
     return 0
 
 
@@ -355,9 +356,9 @@ def _span_seconds(piece, args: argparse.Namespace) -> tuple[float, float]:  # no
 
 
 def _infill(args: argparse.Namespace) -> int:
+    from partita.compose.accompany import infill
     from partita.fileio import check_not_input
     from partita.score import read, write
-    from partita.symbolic.amt.sample import infill
 
     check_not_input(args.output, args.input)
     piece = read(args.input)
@@ -369,10 +370,10 @@ def _infill(args: argparse.Namespace) -> int:
 
 
 def _continue(args: argparse.Namespace) -> int:
+    from partita.compose.accompany import continue_piece
     from partita.errors import PartitaError
     from partita.fileio import check_not_input
     from partita.score import TempoMap, read, write
-    from partita.symbolic.amt.sample import continue_piece
 
     check_not_input(args.output, args.input)
     piece = read(args.input)
@@ -398,25 +399,20 @@ def _continue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _abc_model(path: str | None):  # noqa: ANN202 - a BarPatchModel
-    from partita.symbolic.abc.model import load
-
-    folder = Path(path) if path else Path(__file__).resolve().parents[1] / "checkpoints" / "abc-tunesformer"
-    return load(folder)
-
-
 def _abc(args: argparse.Namespace) -> int:
+    from partita import checkpoints
+    from partita.compose.tunes import compose, request_from_prompt
     from partita.errors import PartitaError
     from partita.fileio import atomic_path
     from partita.score import write
-    from partita.symbolic.abc.model import BarPatchModel, compose, request_from_prompt
+    from partita.symbolic.abc.model import BarPatchModel, load
     from partita.tokenizers.abc import to_score
 
     if not 1 <= args.candidates <= 32:
         raise PartitaError(f"--candidates {args.candidates}: give 1 to 32")
     request, notes = request_from_prompt(args.prompt, sections=args.sections,
                                          bars_per_section=args.bars_per_section, form=args.form)
-    model = _abc_model(args.model)
+    model, _ = load(checkpoints.resolve(args.model, "abc"))
     if not isinstance(model, BarPatchModel):
         raise PartitaError(f"{args.model}: a flat baseline model; `partita abc` needs the bar-patch model")
     result = compose(model, request, candidates=args.candidates, seed=args.seed, top_p=args.top_p,
@@ -444,7 +440,8 @@ def _abc(args: argparse.Namespace) -> int:
 
 
 def _train_abc(args: argparse.Namespace) -> int:
-    from partita.symbolic.abc.model import AbcModelConfig, train
+    from partita.symbolic.abc.model import AbcModelConfig
+    from partita.symbolic.abc.train import train
 
     config = AbcModelConfig(kind="flat" if args.flat else "patch", d_model=args.width, patch_layers=args.patch_layers,
                             char_layers=args.char_layers, heads=args.heads)
@@ -456,7 +453,8 @@ def _train_abc(args: argparse.Namespace) -> int:
 
 
 def _train_figaro(args: argparse.Namespace) -> int:
-    from partita.symbolic.figaro.model import FigaroConfig, train
+    from partita.symbolic.figaro.model import FigaroConfig
+    from partita.symbolic.figaro.train import train
 
     config = FigaroConfig(context=args.context, d_model=args.width, layers=args.layers, heads=args.heads,
                           descriptions=not args.no_descriptions)
@@ -468,14 +466,14 @@ def _train_figaro(args: argparse.Namespace) -> int:
 
 
 def _themes(args: argparse.Namespace) -> int:
+    from partita import checkpoints
     from partita.errors import PartitaError
     from partita.score import read
     from partita.symbolic.theme.retrieval import find_themes, load
 
     if not 1 <= args.bars <= 8:
         raise PartitaError(f"--bars {args.bars}: give 1 to 8")
-    folder = Path(args.model) if args.model else Path(__file__).resolve().parents[1] / "checkpoints" / "theme-embedder"
-    model = load(folder)
+    model, _ = load(checkpoints.resolve(args.model, "theme-embedder"))
     score = read(args.file, tune=args.tune)
     found = find_themes(model, score, bars=args.bars)
     if args.json:
@@ -495,49 +493,53 @@ def _themes(args: argparse.Namespace) -> int:
 
 
 def _train_themes(args: argparse.Namespace) -> int:
-    from partita.symbolic.theme.retrieval import train
+    from partita.symbolic.theme.train import train_embedder
 
     out = args.output or "checkpoints/theme-embedder"
-    record = train(out, steps=args.steps, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-                   threads=args.threads, progress=not args.quiet)
-    print(f"wrote {out}: {record['steps']} steps, retrieval top-1 {record['retrieval_top1']:.3f}")
+    record = train_embedder(out, steps=args.steps, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
+                            threads=args.threads, progress=not args.quiet, resume=args.resume)
+    print(f"wrote {out}: {record['steps']} steps, retrieval top-1 {record['heldout']['retrieval_top1']:.3f}")
     return 0
 
 
 def _theme(args: argparse.Namespace) -> int:
+    from partita import checkpoints
     from partita.errors import PartitaError
     from partita.fileio import check_not_input
     from partita.score import read, write
-    from partita.symbolic.theme import model as TT
+    from partita.symbolic.theme.data import to_score
+    from partita.symbolic.theme.model import load
     from partita.symbolic.theme.retrieval import melody_notes
+    from partita.symbolic.theme.sample import generate
 
     check_not_input(args.output, args.theme)
     if not 1 <= args.bars <= 128:
         raise PartitaError(f"--bars {args.bars}: give 1 to 128")
-    folder = Path(args.model) if args.model else Path(__file__).resolve().parents[1] / "checkpoints" / "theme"
-    model = TT.load(folder)
+    model, _ = load(checkpoints.resolve(args.model, "theme"))
     score = read(args.theme)
     notes = melody_notes(score)
     sigs = sorted(score.time_signatures, key=lambda t: t.time)
     meter = (sigs[0].numerator, sigs[0].denominator) if sigs else (4, 4)
     qpm = score.tempos[0].qpm if len(score.tempos) else 100.0
-    melody = TT.generate(model, notes, bars=args.bars, beats_per_bar=meter[0] * 4 / meter[1], every=args.every,
-                         seed=args.seed, top_p=args.top_p, temperature=args.temperature)
+    melody = generate(model, notes, bars=args.bars, beats_per_bar=meter[0] * 4 / meter[1], every=args.every,
+                      seed=args.seed, top_p=args.top_p, temperature=args.temperature)
     program = next((t.program for t in score.tracks if not t.is_drum), 73)
-    write(TT.to_score(melody, meter, qpm, program), args.output)
+    write(to_score(melody, meter, qpm, program), args.output)
     print(f"wrote {args.output}: {len(melody)} notes in {args.bars} bars, theme planned every {args.every} bars")
     return 0
 
 
 def _train_theme(args: argparse.Namespace) -> int:
-    from partita.symbolic.theme.model import ThemeConfig, train
+    from partita import checkpoints
+    from partita.symbolic.theme.model import ThemeConfig
+    from partita.symbolic.theme.train import train
 
     config = ThemeConfig(kind="prompt" if args.baseline else "theme")
     out = args.output or ("checkpoints/theme-prompt" if args.baseline else "checkpoints/theme")
-    record = train(out, embedder_path=args.embedder, config=config, steps=args.steps, batch_size=args.batch_size,
-                   lr=args.lr, limit=args.limit, seed=args.seed, threads=args.threads, progress=not args.quiet,
-                   resume=args.resume)
-    print(f"wrote {out}: {record['steps']} steps, held-out loss {record['heldout_loss']}")
+    record = train(out, embedder_path=checkpoints.resolve(args.embedder, "theme-embedder"), config=config,
+                   steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit, seed=args.seed,
+                   threads=args.threads, progress=not args.quiet, resume=args.resume)
+    print(f"wrote {out}: {record['steps']} steps, held-out loss {record['heldout']['heldout_loss']}")
     return 0
 
 
@@ -598,6 +600,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", default="auto", help="a FIGARO checkpoint folder: the model writes melody and "
                    "harmony parts (default: the shipped checkpoints/figaro)")
     g.add_argument("--arranger-only", action="store_true", help="every part from the rule-based arranger (fast)")
+    g.add_argument("--writer", default="auto", choices=["auto", "tune", "chorale", "figaro", "arranger"],
+                   help="who writes the melody: auto = the ABC tune model for the corpus's tune styles (jigs, "
+                   "reels, hornpipes, polkas, waltzes, marches, folk songs), four voices for chorales and hymns, the "
+                   "FIGARO model otherwise")
     g.add_argument("--description", metavar="FILE", help="a per-bar description (JSON or YAML: key, meter, tempo, "
                    "instruments, and bars of chord / density / instruments / section / repeat) instead of the planner")
     g.set_defaults(func=_generate)
@@ -620,7 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
         v = sub.add_parser(verb, help=helptext)
         v.add_argument("melody" if verb == "accompany" else "input", help="a MIDI, MusicXML or ABC file")
         v.add_argument("-o", "--output", required=True)
-        v.add_argument("--model", help="checkpoint folder (default checkpoints/amt-small; released AMT folders work)")
+        v.add_argument("--model", help="checkpoint folder (default: the shipped checkpoints/amt-small; released AMT "
+                                            "folders work)")
         v.add_argument("--seed", type=int, default=0)
         v.add_argument("--top-p", type=float, default=0.95)
         v.add_argument("--temperature", type=float, default=1.0)
@@ -715,20 +722,22 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("--threads", type=int)
     tt.add_argument("--seed", type=int, default=0)
     tt.add_argument("--quiet", action="store_true")
+    tt.add_argument("--resume", action="store_true",
+                    help="continue the embedder in the output folder for --steps more")
     tt.set_defaults(func=_train_themes)
 
     th = sub.add_parser("themes", help="the themes of a piece: melody segments that return, with variations")
     th.add_argument("file", help="a MIDI, MusicXML or ABC file")
     th.add_argument("--bars", type=int, default=2, help="segment length in bars")
     th.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
-    th.add_argument("--model", help="embedder folder (default checkpoints/theme-embedder)")
+    th.add_argument("--model", help="embedder folder (default: the shipped checkpoints/theme-embedder)")
     th.add_argument("--json", action="store_true")
     th.set_defaults(func=_themes)
 
     tm = tr_sub.add_parser("theme", help="the Theme Transformer (or --baseline: theme as a prompt)")
     tm.add_argument("-o", "--output")
     tm.add_argument("--baseline", action="store_true")
-    tm.add_argument("--embedder", default="checkpoints/theme-embedder", help="theme retrieval embedder")
+    tm.add_argument("--embedder", help="theme retrieval embedder (default: the shipped checkpoints/theme-embedder)")
     tm.add_argument("--resume", action="store_true", help="continue the model in the output folder for --steps more")
     add_common_options(tm, steps=2000, batch_size=16, limit_help="only this many corpus tunes")
     tm.set_defaults(func=_train_theme)
@@ -738,7 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
     te.add_argument("-o", "--output", required=True)
     te.add_argument("--bars", type=int, default=24)
     te.add_argument("--every", type=int, default=8, help="the theme returns every N bars")
-    te.add_argument("--model", help="checkpoint folder (default checkpoints/theme)")
+    te.add_argument("--model", help="checkpoint folder (default: the shipped checkpoints/theme)")
     te.add_argument("--seed", type=int, default=0)
     te.add_argument("--top-p", type=float, default=0.9)
     te.add_argument("--temperature", type=float, default=1.0)

@@ -53,7 +53,7 @@ def nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     return out
 
 
-def _cache_of(out):  # noqa: ANN001, ANN202 - model output → its KV cache
+def cache_of(out):  # noqa: ANN001, ANN202 - model output → its KV cache
     """transformers 5 returns the cache as ``cache`` (``past_key_values`` before)."""
     return out.get("cache", None) if hasattr(out, "get") and "cache" in out else out.past_key_values
 
@@ -107,7 +107,7 @@ class Sampler:
                 self._past = None
                 self._fed = len(self.seq)
                 return out.logits[0, -1].float()
-        self._past = _cache_of(out) if self.use_cache else None
+        self._past = cache_of(out) if self.use_cache else None
         self._fed = len(self.seq)
         return out.logits[0, -1].float()
 

@@ -201,7 +201,7 @@ def info(score: Score) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _quiet_stdout() -> Any:
+def quiet_stdout() -> Any:
     """Silence C-level stdout (symusic's ABC bridge prints 'calling midi2abc')."""
     try:
         fd = os.dup(1)
@@ -605,7 +605,7 @@ def score_to_abc(score: Score, title: str | None = None) -> str:
     """
     if score.note_num() == 0:
         raise ValueError("cannot write a score without notes as ABC")
-    with _quiet_stdout():
+    with quiet_stdout():
         text = score.dumps_abc()
     lines = []
     for line in text.splitlines():

@@ -19,6 +19,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 _ENV = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"partita-numba-{_ENV}-{_WORKER}")
+# Two xdist workers on two cores: one torch thread each (two each oversubscribe the cores; a
+# 300-token sampling loop took 37 s with two threads beside the other worker, 2.4 s with one).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ def _rhythm(beats: float, density: float, rng: random.Random, compound: bool) ->
     return sorted(chosen)
 
 
-def _melody(plan: Plan, program: int, rng: random.Random) -> list[Note]:
+def melody_notes(plan: Plan, program: int, rng: random.Random) -> list[Note]:
     lo, hi = RANGES.get(program, (55, 84))
     tonic, mode = plan.key
     scale = mode_scale((tonic, mode))
@@ -147,7 +147,7 @@ def _chord_pitches(label: str, lo: int, hi: int, count: int) -> list[int]:
     return pitches[:count]
 
 
-def _comping(plan: Plan, program: int, rng: random.Random, style: tuple[str, ...], low: bool = False) -> list[Note]:
+def comping_notes(plan: Plan, program: int, rng: random.Random, style: tuple[str, ...], low: bool = False) -> list[Note]:
     beats = plan.meter[0] * 4 / plan.meter[1]
     compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
     bar_ticks = int(beats * TPQ)
@@ -177,7 +177,7 @@ def _comping(plan: Plan, program: int, rng: random.Random, style: tuple[str, ...
     return notes
 
 
-def _bass(plan: Plan, program: int, low: int = 28) -> list[Note]:
+def bass_notes(plan: Plan, program: int, low: int = 28) -> list[Note]:
     beats = plan.meter[0] * 4 / plan.meter[1]
     compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
     bar_ticks = int(beats * TPQ)
@@ -203,7 +203,7 @@ def _bass(plan: Plan, program: int, low: int = 28) -> list[Note]:
     return notes
 
 
-def _drums(plan: Plan) -> list[Note]:
+def drum_notes(plan: Plan) -> list[Note]:
     kick, snare, hat = 36, 38, 42
     beats = plan.meter[0] * 4 / plan.meter[1]
     compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
@@ -248,15 +248,15 @@ def arrange(plan: Plan, instruments: tuple[int, ...], *, style: tuple[str, ...] 
             name = f"{name} {index + 1}"
         track = Track(name, 0 if is_drum else program, is_drum)
         if role == "drums":
-            notes = _drums(plan)
+            notes = drum_notes(plan)
         elif role == "bass":
-            notes = _bass(plan, program, low=28 if program in BASS_PROGRAMS else 36)
+            notes = bass_notes(plan, program, low=28 if program in BASS_PROGRAMS else 36)
         elif role == "melody":
-            notes = _melody(plan, program, rng)
+            notes = melody_notes(plan, program, rng)
         elif role == "melody+comping":  # a keyboard alone: melody above, chords below
-            notes = _melody(plan, program, rng) + _comping(plan, program, rng, style, low=True)
+            notes = melody_notes(plan, program, rng) + comping_notes(plan, program, rng, style, low=True)
         elif role == "comping":
-            notes = _comping(plan, program, rng, style)
+            notes = comping_notes(plan, program, rng, style)
         else:  # harmony: chord tones under the melody, one voice per instrument
             lo, hi = RANGES.get(program, (48, 76))
             notes = []

@@ -80,7 +80,7 @@ _MOVES = {(7, 0): 0.25, (5, 7): 0.15, (2, 7): 0.15, (0, 5): 0.05, (0, 7): 0.05, 
 
 
 def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_ticks: int, bars: int,
-              per_bar: int = 1) -> list[str]:
+              per_bar: int = 1, change_penalty: float = 0.35, cadences: Sequence[int] = ()) -> list[str]:
     """One chord label per span (``bars * per_bar`` spans of ``bar_ticks / per_bar``).
 
     Args:
@@ -89,6 +89,8 @@ def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_tick
         bar_ticks: ticks per bar; beat_ticks: ticks per beat (a dotted quarter in 6/8).
         bars: how many bars to harmonise.
         per_bar: chord changes per bar at most (the style's harmonic rhythm: 1 or 2).
+        change_penalty: the cost of a change of chord inside a bar (between bar lines).
+        cadences: spans that end a phrase: the tonic or the dominant is favoured there.
     """
     chords = chord_set(key)
     n = bars * per_bar
@@ -105,6 +107,11 @@ def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_tick
         local[-1, tonic_i] += 1.5
         if n > 1 and dominant_i is not None:
             local[-1 - per_bar if n > per_bar else -2, dominant_i] += 0.4
+        for i in cadences:
+            if 0 <= i < n - 1:
+                local[i, tonic_i] += 0.5
+                if dominant_i is not None:
+                    local[i, dominant_i] += 0.4
     move = np.array([[(0.15 if a == b else _MOVES.get((degrees[a], degrees[b]), 0.0)) for b in range(len(chords))]
                      for a in range(len(chords))])
     # changing chord in the middle of a bar needs a reason (weak-span change penalty)
@@ -112,7 +119,7 @@ def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_tick
     back = np.zeros((n, len(chords)), dtype=int)
     for i in range(1, n):
         weak = per_bar > 1 and i % per_bar != 0
-        change = np.where(np.eye(len(chords), dtype=bool), 0.0, -0.35 if weak else 0.0)
+        change = np.where(np.eye(len(chords), dtype=bool), 0.0, -change_penalty if weak else 0.0)
         total = score[:, None] + move + change
         back[i] = total.argmax(0)
         score = total.max(0) + local[i]

@@ -76,7 +76,7 @@ def _with_model_parts(arrangement, plan, instruments: tuple[int, ...], style: tu
     drums, bass and comping stay the arranger's."""
     from partita.compose.arrange import roles
     from partita.sampling import SamplingConfig
-    from partita.symbolic.figaro.model import MODEL_ROLES, write_parts
+    from partita.symbolic.figaro.sample import MODEL_ROLES, write_parts
 
     net, _config, vocab = model
     role_of = roles(instruments)
@@ -126,6 +126,14 @@ class GenerateRequest:
     use_embeddings: bool = True
     model: str | Path | None = "auto"
     description: dict | None = None
+    writer: str = "auto"
+
+
+WRITERS = ("auto", "tune", "chorale", "figaro", "arranger")
+"""Who writes the melody: ``auto`` picks the ABC tune model for the tune styles of the corpus
+(jigs, reels, hornpipes, polkas, waltzes, marches, folk songs), the chorale writer (a tune's
+beat skeleton in four voices) for chorales and hymns, and the FIGARO model (or the arranger
+without one) for the rest; the others force one writer."""
 
 
 @dataclass
@@ -134,6 +142,7 @@ class Candidate:
 
     arrangement: Any  # an arrange.Arrangement
     writers: dict[str, str]
+    rank: tuple = ()  # the writer's own rank of the candidate (a tune's check), after fidelity
 
 
 def read_request(request: GenerateRequest) -> tuple[Attributes, str, Any]:
@@ -164,6 +173,52 @@ def read_request(request: GenerateRequest) -> tuple[Attributes, str, Any]:
 
         attrs = replace(attrs, bars=bars_for(attrs), notes=(*attrs.notes, f"{attrs.seconds:g} s is {bars_for(attrs)} bars"))
     return attrs, text, fixed_plan
+
+
+def writer_for(request: GenerateRequest, attrs: Attributes, fixed_plan: Any) -> str:
+    """Who writes the melody of this request: "tune", "chorale", "figaro" or "arranger"
+    (see :data:`WRITERS`)."""
+    from partita import checkpoints
+    from partita.compose.chorale import is_chorale
+    from partita.compose.folk import tune_style
+
+    if request.writer not in WRITERS:
+        raise ValueError(f"writer {request.writer!r}: one of {', '.join(WRITERS)}")
+    if request.writer != "auto":
+        return request.writer
+    if request.model is None:
+        return "arranger"
+    if fixed_plan is None and checkpoints.exists("abc"):
+        if is_chorale(attrs):
+            return "chorale"
+        if tune_style(attrs) is not None:
+            return "tune"
+    return "figaro"
+
+
+def write_chorale_candidate(attrs: Attributes, seed: int) -> Candidate:
+    """One candidate written as a chorale: a tune of the ABC model reduced to its beat
+    skeleton for the soprano, a chord a beat, four voices led by the rules."""
+    from partita.compose.arrange import Arrangement, key_signature
+    from partita.compose.chorale import chorale_score, write_chorale
+    from partita.compose.folk import write_tune
+    from partita.compose.plan import bars_for
+
+    tune = write_tune(attrs, seed)
+    chorale = write_chorale(tune.notes, attrs.key, attrs.meter, bars_for(attrs))
+    ks = key_signature(attrs.key)
+    score, parts = chorale_score(chorale, attrs.instruments, attrs.tempo, attrs.meter, (ks.key, ks.tonality))
+    writers = dict.fromkeys(parts, "chorale writer (soprano from the abc model)")
+    return Candidate(Arrangement(score, parts), writers, tune.rank)
+
+
+def write_tune_candidate(attrs: Attributes, seed: int) -> Candidate:
+    """One candidate whose melody is a tune of the ABC model, harmonised and arranged."""
+    from partita.compose.folk import arrange_tune, write_tune
+
+    tune = write_tune(attrs, seed)
+    arrangement, writers = arrange_tune(attrs, tune, seed)
+    return Candidate(arrangement, writers, tune.rank)
 
 
 def write_candidate(attrs: Attributes, seed: int, net: Any = None, fixed_plan: Any = None) -> Candidate:
@@ -199,19 +254,30 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
     t0 = time.perf_counter()
     attrs, text, fixed_plan = read_request(request)
     net = None
-    model = resolve_model(request.model)
+    writer = writer_for(request, attrs, fixed_plan)
+    model = resolve_model(request.model) if writer == "figaro" else None
     if model is not None:
         from partita.symbolic.figaro.model import load as load_figaro
+        from partita.symbolic.figaro.model import vocab_of as figaro_vocab
 
-        net = load_figaro(model)
+        net = (*load_figaro(model), figaro_vocab(model))   # (model, config, vocab)
 
     def judge(c: Candidate) -> tuple[FidelityReport, tuple]:
         report = fidelity_report(c.arrangement.score, attrs)
-        return report, (report.score,)
+        return report, (report.score, *c.rank)
 
-    chosen, candidates = best_of_n(lambda s: write_candidate(attrs, s, net, fixed_plan), judge,
-                                   n=request.candidates, seed=request.seed)
-    if net is not None and chosen.report.score < 1.0:
+    if writer == "tune":
+        def write(s: int) -> Candidate:
+            return write_tune_candidate(attrs, s)
+    elif writer == "chorale":
+        def write(s: int) -> Candidate:
+            return write_chorale_candidate(attrs, s)
+    else:
+        def write(s: int) -> Candidate:
+            return write_candidate(attrs, s, net, fixed_plan)
+
+    chosen, candidates = best_of_n(write, judge, n=request.candidates, seed=request.seed)
+    if writer != "arranger" and chosen.report.score < 1.0:
         # none of the model's candidates honours everything asked: the arranger's own
         # candidate joins the rerank (the report says who wrote each part)
         own = write_candidate(attrs, request.seed, None, fixed_plan)

@@ -52,7 +52,7 @@ TOKENIZER_FILE = "abc_tokenizer.json"
 
 _FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 # music21 reads an upper-case letter (or w) followed by ':' but not '|' as a field, anywhere
-_BODY_FIELD = re.compile(r"^([A-Zw]):(?!\|)(.*)$")
+BODY_FIELD = re.compile(r"^([A-Zw]):(?!\|)(.*)$")
 _VARIANT = r"\[?\d+(?:[,-]\d+)*"
 _UNIT = re.compile(rf"\[\|\]?|:*\|+\]?:*|::+|{_VARIANT}")
 _TOKEN = re.compile(
@@ -63,7 +63,8 @@ _TOKEN = re.compile(
     rf"|(?P<bar>(?:\[\|\]?|:*\|+\]?:*|::+)+(?:{_VARIANT})?|\[\d+(?:[,-]\d+)*)"
     r"|(?P<space>\s+)"
     r"|(?P<other>.)", re.S)
-_MUSIC = set("ABCDEFGabcdefgzxZX")
+MUSIC = set("ABCDEFGabcdefgzxZX")
+"""The letters of notes and rests."""
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -90,7 +91,7 @@ def _clean(value: str) -> str:
     return " ".join(value.split())
 
 
-def _default_unit(meter: str | None) -> str:
+def default_unit(meter: str | None) -> str:
     """ABC's default note length: 1/16 when the meter is below 3/4, else (or unknown) 1/8."""
     if meter is None or meter in ("C", "C|", "none", ""):
         return "1/8"
@@ -101,16 +102,18 @@ def _default_unit(meter: str | None) -> str:
     return "1/16" if value < Fraction(3, 4) else "1/8"
 
 
-def _bar_units(group: str) -> list[str]:
-    return _UNIT.findall(group)  # the units of a barline run: "|]|:" → ["|]", "|:"]
+def bar_units(group: str) -> list[str]:
+    """The units of a barline run: ``"|]|:"`` → ``["|]", "|:"]``."""
+    return _UNIT.findall(group)
 
 
-def _is_variant(unit: str) -> bool:
+def is_variant(unit: str) -> bool:
+    """A barline unit that starts a variant ending (``1``, ``[2``)."""
     return unit[0].isdigit() or (unit[0] == "[" and unit[1:2] != "|")
 
 
 def _canonical_unit(unit: str) -> str:
-    if _is_variant(unit) or unit.startswith("[|"):
+    if is_variant(unit) or unit.startswith("[|"):
         return unit
     opens, closes = unit.endswith(":"), unit.startswith(":")
     if opens and closes or "|" not in unit:
@@ -126,7 +129,7 @@ def _canonical_unit(unit: str) -> str:
 
 def _merge_units(a: str, b: str) -> list[str]:
     """One or two barline units for unit ``a`` followed by unit ``b`` with nothing between."""
-    if _is_variant(a) or _is_variant(b):
+    if is_variant(a) or is_variant(b):
         return [a, b]
     if a == b or b == "|":
         return [a]
@@ -136,7 +139,7 @@ def _merge_units(a: str, b: str) -> list[str]:
         return ["::"]
     if a in (":|", "::") and b in ("||", "|]"):
         return [a]
-    if _bar_units(a + b) == [a, b]:
+    if bar_units(a + b) == [a, b]:
         return [a, b]
     return [b] if ":" in b else [a]  # keep the repeat sign when the two cannot be written apart
 
@@ -147,7 +150,7 @@ def _canonical_bar(*groups: str) -> str:
     ``:||:`` is ``::``; variant endings are kept."""
     units: list[str] = []
     for group in groups:
-        for unit in map(_canonical_unit, _bar_units(group)):
+        for unit in map(_canonical_unit, bar_units(group)):
             units = units[:-1] + _merge_units(units[-1], unit) if units else [unit]
     return "".join(units)
 
@@ -234,7 +237,7 @@ def normalize_abc(tune_text: str) -> str:
             elif m and m.group(1) in HEADER_FIELDS:
                 header[m.group(1)] = _clean(m.group(2))
             continue
-        m = _BODY_FIELD.match(line)
+        m = BODY_FIELD.match(line)
         if m:
             if m.group(1) in BODY_FIELDS:
                 if music:
@@ -249,7 +252,7 @@ def normalize_abc(tune_text: str) -> str:
         raise ValueError("the tune has no K: field")
     if music:
         body.append(_canonical_music(music))
-    header.setdefault("L", _default_unit(header.get("M")))
+    header.setdefault("L", default_unit(header.get("M")))
     lines = [f"{f}:{header[f]}" for f in HEADER_FIELDS if f in header] + [f"K:{key}"]
     return "\n".join(lines + [b for b in body if b]) + "\n"
 
@@ -279,7 +282,7 @@ def split_bars(body: str) -> list[str]:
     """
     pieces: list[str] = []
     for line in body.splitlines(keepends=True):
-        if _BODY_FIELD.match(line):
+        if BODY_FIELD.match(line):
             pieces.append(line)
             continue
         bars, start, has_content = [], 0, False
@@ -325,7 +328,7 @@ def patches(normalized: str, size: int = PATCH_SIZE) -> list[str]:
     return [chunk for piece in header + split_bars(body) for chunk in _cut(piece, size)]
 
 
-def _codes_lines(text: str) -> tuple[list[str], str]:
+def codes_lines(text: str) -> tuple[list[str], str]:
     """(leading control-code lines with newlines, the rest of ``text``)."""
     lines = text.splitlines(keepends=True)
     n = 0
@@ -367,7 +370,9 @@ class AbcTokenizer:
             "eos": {"pad"}, "pad": {"pad"}}, start={"bos"})
         """Grammar of the flat character-level baseline (:meth:`encode_flat`)."""
 
-    def _ids(self, text: str) -> list[int]:
+    def char_ids(self, text: str) -> list[int]:
+        """The ids of the characters of ``text`` (no patch marks); ValueError for a character
+        outside the vocabulary."""
         try:
             return [self._index[c] for c in text]
         except KeyError as exc:
@@ -377,11 +382,11 @@ class AbcTokenizer:
         """The patches of a tune (normalised first), each framed by ``BOS_PATCH`` and
         ``EOS_PATCH``; with ``controls``, the tune's control codes come first, one line
         per patch."""
-        normalized = normalize_abc(_codes_lines(tune_text)[1])
+        normalized = normalize_abc(codes_lines(tune_text)[1])
         pieces = patches(normalized, self.patch_size)
         if controls:
             pieces = format_control_codes(control_codes(normalized)).splitlines(keepends=True) + pieces
-        return [[BOS_PATCH, *self._ids(p), EOS_PATCH] for p in pieces]
+        return [[BOS_PATCH, *self.char_ids(p), EOS_PATCH] for p in pieces]
 
     def decode(self, patch_ids: Sequence[Sequence[int]]) -> str:
         """The text of a list of patches (special tokens are skipped)."""
@@ -415,7 +420,7 @@ class AbcTokenizer:
     def encode_flat(self, tune_text: str) -> list[int]:
         """The plain character-level baseline: ``BOS``, every character of the normalised
         tune, ``EOS``."""
-        return [BOS, *self._ids(normalize_abc(_codes_lines(tune_text)[1])), EOS]
+        return [BOS, *self.char_ids(normalize_abc(codes_lines(tune_text)[1])), EOS]
 
     def decode_flat(self, ids: Sequence[int]) -> str:
         """The text of a flat id sequence (special tokens are skipped)."""
@@ -476,13 +481,16 @@ class ControlCodes:
         return len(self.bars)
 
 
-def _bar_tokens(bar: str) -> list[tuple[str, str]]:
-    return [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(bar)]  # (kind, text)
+def bar_tokens(bar: str) -> list[tuple[str, str]]:
+    """The tokens of ABC music as (kind, text); kinds: quote, deco, field, tuplet, bar, space, other."""
+    return [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(bar)]
 
 
-def _ends_section(group: str) -> bool:
-    units = _bar_units(group)
-    if not units or _is_variant(units[-1]):
+def ends_section(group: str) -> bool:
+    """A barline run that closes a section (it holds ``:|``, ``|:``, ``::``, ``||`` or ``|]``),
+    unless its last unit starts a variant ending (that ending belongs to the section)."""
+    units = bar_units(group)
+    if not units or is_variant(units[-1]):
         return False  # an alternative ending follows: it belongs to this section
     return any(s in group for s in (":|", "|:", "::", "||", "|]"))
 
@@ -499,15 +507,15 @@ def sections_of(normalized: str) -> list[list[str]]:
     sections: list[list[str]] = [[]]
     seen = 0  # bars with music so far
     for bar in split_bars(body):
-        if _BODY_FIELD.match(bar):
+        if BODY_FIELD.match(bar):
             continue
-        tokens = [t for t in _bar_tokens(bar) if t[0] != "space"]
+        tokens = [t for t in bar_tokens(bar) if t[0] != "space"]
         if tokens and tokens[0][0] == "bar" and "|:" in tokens[0][1] and sections[-1]:
             sections.append([])
-        if any(kind == "other" and text in _MUSIC for kind, text in tokens):
+        if any(kind == "other" and text in MUSIC for kind, text in tokens):
             sections[-1].append(bar)
             seen += 1
-        if tokens and tokens[-1][0] == "bar" and len(tokens) > 1 and _ends_section(tokens[-1][1]):
+        if tokens and tokens[-1][0] == "bar" and len(tokens) > 1 and ends_section(tokens[-1][1]):
             pickup = seen == 1 and tokens[-1][1] == "|:" and tokens[0][0] != "bar"
             if not pickup:
                 sections.append([])
@@ -541,8 +549,8 @@ def control_codes(tune_text: str) -> ControlCodes:
     ``E`` compares the music of two sections: their text without barlines and spaces,
     so ``|:ABcd:|`` and ``ABcd||`` are identical (10).
     """
-    secs = sections_of(normalize_abc(_codes_lines(tune_text)[1]))
-    texts = ["".join(t for b in s for kind, t in _bar_tokens(b) if kind not in ("bar", "space")) for s in secs]
+    secs = sections_of(normalize_abc(codes_lines(tune_text)[1]))
+    texts = ["".join(t for b in s for kind, t in bar_tokens(b) if kind not in ("bar", "space")) for s in secs]
     sims = tuple(tuple(similarity(texts[i], texts[j]) for j in range(i)) for i in range(len(texts)))
     return ControlCodes(tuple(len(s) for s in secs), sims)
 
@@ -560,7 +568,7 @@ def format_control_codes(codes: ControlCodes) -> str:
 def parse_control_codes(text: str) -> ControlCodes:
     """The control codes at the start of ``text`` (the inverse of :func:`format_control_codes`);
     ValueError when they do not start with ``S:`` or disagree with it."""
-    lines = [line.strip() for line in _codes_lines(text)[0]]
+    lines = [line.strip() for line in codes_lines(text)[0]]
     if not lines or not lines[0].startswith("S:"):
         raise ValueError("control codes must start with an S: line")
     bars: list[int] = []
@@ -582,7 +590,7 @@ def parse_control_codes(text: str) -> ControlCodes:
 
 def split_control_codes(text: str) -> tuple[ControlCodes | None, str]:
     """(the leading control codes or None, the tune text after them)."""
-    lines, rest = _codes_lines(text)
+    lines, rest = codes_lines(text)
     return (parse_control_codes("".join(lines)) if lines else None), rest
 
 
@@ -591,7 +599,7 @@ def to_score(tune_text: str) -> Score:
     line is added when missing); InputError when music21 cannot parse it."""
     from partita.score import abc_to_score
 
-    text = _codes_lines(tune_text)[1]
+    text = codes_lines(tune_text)[1]
     if not re.search(r"^X:", text, flags=re.M):
         text = "X:1\n" + text
     return abc_to_score(text)

@@ -113,7 +113,7 @@ def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_OPS))
 
 
-def _triples(tokens: Sequence[int]) -> Iterator[tuple[int, int, int]]:
+def triples(tokens: Sequence[int]) -> Iterator[tuple[int, int, int]]:
     """The (time, duration, note) triples of a token sequence."""
     return zip(tokens[0::3], tokens[1::3], tokens[2::3], strict=False)
 
@@ -277,7 +277,7 @@ def events_to_compound(tokens: Sequence[int]) -> list[int]:
     """
     compound: list[int] = []
     offset = sequence_end = 0
-    for time, dur, note in _triples(_strip_flags(tokens)):
+    for time, dur, note in triples(_strip_flags(tokens)):
         if note == REST:
             continue
         if note == SEPARATOR:

@@ -33,7 +33,7 @@ from partita.tokenizers.anticipation import (
     SPECIAL_OFFSET,
     TIME_OFFSET,
     TIME_RESOLUTION,
-    _triples,
+    triples,
 )
 
 
@@ -72,7 +72,7 @@ def pad(events: Sequence[int], end_time: int | None = None, density: int = TIME_
     end = TIME_OFFSET + (end_time if end_time else max_time(events))
     out: list[int] = []
     previous = TIME_OFFSET
-    for time, dur, note in _triples(events):
+    for time, dur, note in triples(events):
         if note >= CONTROL_OFFSET:
             raise ValueError("pad works on events only, before anticipation")
         while time > previous + density:
@@ -88,7 +88,7 @@ def pad(events: Sequence[int], end_time: int | None = None, density: int = TIME_
 
 def unpad(tokens: Sequence[int]) -> list[int]:
     """The sequence without its REST triples."""
-    return _flat(triple for triple in _triples(tokens) if triple[2] != REST)
+    return _flat(triple for triple in triples(tokens) if triple[2] != REST)
 
 
 # ============================================================================ anticipation
@@ -122,7 +122,7 @@ def anticipate(events: Sequence[int], controls: Sequence[int],
     out: list[int] = []
     k = 0
     event_time = 0
-    for time, dur, note in _triples(events):
+    for time, dur, note in triples(events):
         while k < len(controls) and event_time >= controls[k] - ATIME_OFFSET - delta:
             out += controls[k:k + 3]
             k += 3
@@ -149,7 +149,7 @@ def clip(tokens: Sequence[int], start: float, end: float, clip_duration: bool = 
     if seconds:
         start, end = int(TIME_RESOLUTION * start), int(TIME_RESOLUTION * end)
     out: list[int] = []
-    for time, dur, note in _triples(tokens):
+    for time, dur, note in triples(tokens):
         t = _time_of(time, note)
         d = dur - (DUR_OFFSET if note < CONTROL_OFFSET else ADUR_OFFSET)
         if t < start or t > end:
@@ -162,7 +162,7 @@ def clip(tokens: Sequence[int], start: float, end: float, clip_duration: bool = 
 
 def mask(tokens: Sequence[int], start: float, end: float) -> list[int]:
     """The triples whose time is *not* strictly between ``start`` and ``end`` (seconds)."""
-    return _flat(tr for tr in _triples(tokens)
+    return _flat(tr for tr in triples(tokens)
                  if not start < _time_of(tr[0], tr[2]) / TIME_RESOLUTION < end)
 
 
@@ -179,7 +179,7 @@ def translate(tokens: Sequence[int], dt: float, seconds: bool = False) -> list[i
     """
     shift = int(TIME_RESOLUTION * dt) if seconds else int(dt)
     out: list[int] = []
-    for time, dur, note in _triples(tokens):
+    for time, dur, note in triples(tokens):
         if note == SEPARATOR:
             out += [time, dur, note]
             shift = 0
@@ -192,14 +192,14 @@ def translate(tokens: Sequence[int], dt: float, seconds: bool = False) -> list[i
 
 def sort(tokens: Sequence[int]) -> list[int]:
     """Triples sorted by their time token (stable); events or controls, not both."""
-    return _flat(sorted(_triples(tokens), key=lambda triple: triple[0]))
+    return _flat(sorted(triples(tokens), key=lambda triple: triple[0]))
 
 
 def split(tokens: Sequence[int]) -> tuple[list[int], list[int]]:
     """(events, controls) of an interleaved sequence."""
-    triples = list(_triples(tokens))
-    return (_flat(tr for tr in triples if tr[2] < CONTROL_OFFSET),
-            _flat(tr for tr in triples if tr[2] >= CONTROL_OFFSET))
+    every = list(triples(tokens))
+    return (_flat(tr for tr in every if tr[2] < CONTROL_OFFSET),
+            _flat(tr for tr in every if tr[2] >= CONTROL_OFFSET))
 
 
 def combine(events: Sequence[int], controls: Sequence[int]) -> list[int]:
@@ -209,7 +209,7 @@ def combine(events: Sequence[int], controls: Sequence[int]) -> list[int]:
 
 def _times(tokens: Sequence[int], instr: int | None) -> list[int]:
     times = []
-    for time, _dur, note in _triples(tokens):
+    for time, _dur, note in triples(tokens):
         if note == SEPARATOR:
             break
         n = note - (NOTE_OFFSET if note < CONTROL_OFFSET else ANOTE_OFFSET)
@@ -239,7 +239,7 @@ def max_time(tokens: Sequence[int], seconds: bool = False, instr: int | None = N
 def instruments_of(tokens: Sequence[int]) -> dict[int, int]:
     """Number of notes per instrument (events and controls; RESTs and specials skipped)."""
     counts: dict[int, int] = defaultdict(int)
-    for _time, _dur, note in _triples(tokens):
+    for _time, _dur, note in triples(tokens):
         if note >= SPECIAL_OFFSET or note == REST:
             continue
         counts[(note - (NOTE_OFFSET if note < CONTROL_OFFSET else ANOTE_OFFSET)) // MAX_PITCH] += 1
@@ -270,7 +270,7 @@ def extract_instruments(events: Sequence[int], instruments: Iterable[int]) -> tu
     wanted = {int(i) for i in instruments}
     kept: list[int] = []
     controls: list[int] = []
-    for triple in _triples(events):
+    for triple in triples(events):
         _check_plain(triple[2])
         if (triple[2] - NOTE_OFFSET) // MAX_PITCH in wanted:
             controls += _as_control(triple)
@@ -311,7 +311,7 @@ def extract_spans(events: Sequence[int], rate: float, rng: Any = None) -> tuple[
     controls: list[int] = []
     in_span = True
     span_end = next_span = TIME_OFFSET
-    for triple in _triples(events):
+    for triple in triples(events):
         _check_plain(triple[2])
         time = triple[0]
         if in_span and time >= span_end:
@@ -338,7 +338,7 @@ def extract_random(events: Sequence[int], rate: int, rng: Any = None) -> tuple[l
     rng = _default_rng(rng)
     kept: list[int] = []
     controls: list[int] = []
-    for triple in _triples(events):
+    for triple in triples(events):
         _check_plain(triple[2])
         if rng.random() < rate / float(ANTICIPATION_RATES):
             controls += _as_control(triple)

@@ -97,7 +97,8 @@ def test_monophonic_cuts_overlaps_and_velocity_levels():
 
 
 def test_tiny_performer_forward_and_checkpoint_round_trip(tmp_path):
-    from partita.audio_render.ddsp.train import load, save
+    from partita.audio_render.ddsp.model import checkpoint_info, load, save
+    from partita.errors import PartitaError
 
     cfg = DDSPConfig(hidden=16, n_harmonics=8, n_noise_bands=9, reverb_seconds=0.05)
     torch.manual_seed(0)
@@ -108,5 +109,62 @@ def test_tiny_performer_forward_and_checkpoint_round_trip(tmp_path):
     assert out.shape == (2, 30 * cfg.hop) and torch.isfinite(out).all()
     save(model, tmp_path / "ddsp-violin", "violin", {"steps": 0})
     again, config = load(tmp_path / "ddsp-violin")
-    assert config["program"] == 40
+    assert config == cfg
+    info = checkpoint_info(tmp_path / "ddsp-violin")
+    assert (info["family"], info["instrument"], info["program"]) == ("ddsp", "violin", 40)
     assert torch.allclose(again(feats, f0, torch.Generator().manual_seed(1)), out)
+    with pytest.raises(PartitaError, match="not a DDSP checkpoint"):
+        load(tmp_path / "none")
+
+
+def test_the_ddsp_engine_plays_the_notes_of_a_violin_score():
+    from symusic import Note, Track
+
+    from partita import checkpoints, render
+    from partita.score import new_score
+
+    if not checkpoints.exists("ddsp-violin"):
+        pytest.skip("the shipped DDSP violin is not installed")
+    score = new_score(qpm=120)
+    violin = Track("violin", 40, False)
+    violin.notes.extend([Note(0, 480, 69, 90), Note(480, 480, 76, 90)])  # A4 then E5, half a second each
+    score.tracks.append(violin)
+    audio, sr = render(score, engine="ddsp", humanize=False, sample_rate=22050)
+    mono = audio.mean(axis=1)
+    assert audio.shape[1] == 2 and np.sqrt(np.mean(mono[: sr] ** 2)) > 0.05
+    for (start, end), hz in (((0.1, 0.45), 440.0), ((0.6, 0.95), 659.26)):
+        seg = mono[int(start * sr):int(end * sr)]
+        spectrum = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+        peak = np.fft.rfftfreq(len(seg), 1 / sr)[spectrum.argmax()]
+        assert abs(1200 * np.log2(peak / hz)) < 50, (hz, peak)  # the strongest partial is the note's own
+
+
+def test_two_training_steps_then_resume(tmp_path, monkeypatch):
+    import json
+    import math
+
+    from partita.audio_render.ddsp import train as T
+
+    def sine_render(phrases, program, sample_rate):  # no soundfont: each phrase a sum of sines
+        for phrase in phrases:
+            end = max(n.start + n.duration for n in phrase.notes) + T.GAP_S * 0.8
+            t = np.arange(int(end * sample_rate)) / sample_rate
+            audio = np.zeros_like(t)
+            for n in phrase.notes:
+                on = (t >= n.start) & (t < n.start + n.duration)
+                audio[on] += 0.2 * np.sin(2 * np.pi * 440 * 2 ** ((n.pitch - 69) / 12) * t[on])
+            phrase.audio = audio.astype(np.float32)
+
+    monkeypatch.setattr(T, "render_phrases", sine_render)
+    monkeypatch.setattr(T, "corpus_melodies", lambda limit=300, seed=0: [[(0.25 * i, 0.25, 60 + i) for i in range(8)]])
+    out = tmp_path / "ddsp-violin"
+    kwargs = {"steps": 4, "n_phrases": 10, "batch_size": 2, "crop_seconds": 0.3, "log_every": 1, "eval_every": 2,
+              "threads": 1, "progress": False}
+    first = T.train("violin", out, stop_after=2, **kwargs)
+    losses = [e["loss"] for e in first["log"] if "loss" in e]
+    assert first["steps"] == 2 and len(losses) == 2 and all(math.isfinite(v) for v in losses)
+    assert math.isfinite(first["heldout"]["msd_model"])
+    card = json.loads((out / "training.json").read_text())
+    assert card["steps"] == 2 and card["instrument"] == "violin" and card["phrases_train"] == 2
+    again = T.train("violin", out, resume=True, **kwargs)
+    assert again["steps"] == 4 and [e["step"] for e in again["log"] if "loss" in e] == [1, 2, 3, 4]

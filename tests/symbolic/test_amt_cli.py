@@ -8,7 +8,7 @@ from symusic import Note, Track
 
 from partita.cli import main
 from partita.score import new_score, read, write
-from partita.symbolic.amt.sample import amt_config, build_model
+from partita.symbolic.amt.model import amt_config, build_model
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,31 @@ def test_bad_requests_are_one_line_errors(tmp_path, checkpoint, tune, capsys, ve
 def test_missing_checkpoint_says_how_to_get_one(tmp_path, tune, capsys):
     assert main(["accompany", str(tune), "-o", str(tmp_path / "a.mid"), "--model", str(tmp_path / "none")]) == 2
     assert "no anticipatory checkpoint" in capsys.readouterr().err
+
+
+def test_train_anticipatory_writes_a_checkpoint_and_resumes(tmp_path, monkeypatch, capsys):
+    import json
+    import random
+
+    import numpy as np
+    from music21 import corpus
+
+    from partita.score import from_music21
+    from partita.symbolic.amt import train as T
+    from partita.symbolic.amt.data import assign_programs, piece_events, sequences
+    from partita.symbolic.amt.model import load
+
+    events = piece_events(assign_programs("chorales", from_music21(corpus.parse("bach/bwv66.6")), random.Random(0)), 0)
+    seqs = np.asarray(list(sequences(events * 3, random.Random(0), augment=10))[:4], dtype=np.int64)
+    monkeypatch.setattr(T, "cached_dataset", lambda *a, **k: seqs)
+    out = tmp_path / "amt"
+    args = ["train", "anticipatory", "-o", str(out), "--layers", "1", "--width", "48", "--heads", "2",
+            "--batch-size", "1", "--quiet"]
+    assert main([*args, "--steps", "2"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    record = json.loads((out / "training.json").read_text())
+    assert record["steps"] == 2 and np.isfinite(record["heldout"]["loss"])
+    model, config = load(out)
+    assert config.n_layer == 1 and config.n_embd == 48
+    assert main([*args, "--steps", "1"]) == 0       # resumed from the saved step
+    assert json.loads((out / "training.json").read_text())["steps"] == 3

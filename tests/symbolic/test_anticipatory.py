@@ -9,20 +9,12 @@ import pytest
 import torch
 from symusic import Note, Tempo, Track
 
+from partita.compose.accompany import accompany, accompany_best, continue_piece, infill
 from partita.errors import PartitaError
 from partita.sampling import SamplingConfig, grammar_constraint, nucleus, sample
 from partita.score import new_score
-from partita.symbolic.amt.sample import (
-    accompany,
-    accompany_best,
-    amt_config,
-    build_model,
-    continue_piece,
-    generate_events,
-    infill,
-    load_model,
-    merge,
-)
+from partita.symbolic.amt.model import amt_config, build_model, load
+from partita.symbolic.amt.sample import generate_events, merge
 from partita.tokenizers import anticipation as A
 
 
@@ -85,13 +77,13 @@ def test_loading_a_released_style_checkpoint(tmp_path, tiny):
     tiny.save_pretrained(folder)
     cfg = json.loads((folder / "config.json").read_text())
     assert cfg["scale_attn_by_inverse_layer_idx"] and cfg["vocab_size"] == 55028
-    model = load_model(folder)
-    assert model.config.n_layer == 1
+    model, config = load(folder)
+    assert config.n_layer == 1 and model.config is config and not model.training
     (folder / "config.json").write_text(json.dumps({**cfg, "vocab_size": 1000}))
     with pytest.raises(PartitaError, match="vocabulary"):
-        load_model(folder)
+        load(folder)
     with pytest.raises(PartitaError, match="no config.json"):
-        load_model(tmp_path / "nothing")
+        load(tmp_path / "nothing")
 
 
 def _notes(track):
@@ -135,11 +127,15 @@ def test_generation_slides_past_the_context_and_the_100_second_vocabulary(tiny):
 
 
 def test_best_of_candidates_keeps_the_highest_support(tiny):
-    out, scores = accompany_best(tiny, melody(), candidates=3, instruments=[0], config=SamplingConfig(seed=1))
-    assert len(scores) == 3
-    from partita.symbolic.amt.sample import accompaniment_scores
+    from partita.compose.accompany import accompaniment_scores
 
-    assert accompaniment_scores(melody(), out)["harmonic_support"] == max(s["harmonic_support"] for s in scores)
+    best, every = accompany_best(tiny, melody(), candidates=3, instruments=[0], config=SamplingConfig(seed=1))
+    assert [c.seed for c in every] == [1, 2, 3]
+    assert best.report == accompaniment_scores(melody(), best.value)   # each report is the candidate's own
+    ranks = [(c.report["harmonic_support"], c.report["coverage"]) for c in every]
+    assert best.rank == max(ranks) and best is every[ranks.index(max(ranks))]   # the earliest of the best
+    alone = accompany(tiny, melody(), instruments=[0], config=SamplingConfig(seed=best.seed))
+    assert [_notes(t) for t in alone.tracks] == [_notes(t) for t in best.value.tracks]   # candidate i: seed + i
 
 
 def test_continue_adds_music_after_the_piece(tiny):
@@ -178,7 +174,7 @@ def test_grammar_loss_is_cross_entropy_over_each_slots_ids(tiny):
 
 
 def test_rhythm_grid_follows_the_tempo_map_and_the_melody():
-    from partita.symbolic.amt.sample import rhythm_grid
+    from partita.symbolic.amt.guards import rhythm_grid
 
     mel = melody(2)  # 120 qpm: a sixteenth is 12.5 ticks of 10 ms
     grid = rhythm_grid(mel, 100)
@@ -246,7 +242,7 @@ def test_guided_infill_keeps_to_the_key_of_the_notes_kept(tiny):
 
 
 def test_guide_of_controls_reads_the_key_and_masks_pitches():
-    from partita.symbolic.amt.sample import Guide
+    from partita.symbolic.amt.guards import Guide
 
     events = A.midi_to_events(diatonic_melody(6))
     guide = Guide.of_events([tok + A.CONTROL_OFFSET for tok in events], harmony=True, cover=True)
@@ -257,7 +253,7 @@ def test_guide_of_controls_reads_the_key_and_masks_pitches():
 
 
 def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
-    from partita.symbolic.amt.sample import MIN_DUR_TICKS, SUSTAIN_TICKS, Guide
+    from partita.symbolic.amt.guards import MIN_DUR_TICKS, SUSTAIN_TICKS, Guide
 
     def shortest(mask):
         return int(np.flatnonzero(mask)[0]) - A.DUR_OFFSET
@@ -273,7 +269,7 @@ def test_a_lone_accompaniment_note_holds_to_the_next_melody_onset():
 
 
 def test_every_asked_instrument_plays_in_range(tiny):
-    from partita.symbolic.amt import sample as AM
+    from partita.symbolic.amt import guards as AM
 
     ensemble = [0, 33, 40]   # piano, bass, violin
     out = accompany(tiny, diatonic_melody(8), instruments=ensemble, config=SamplingConfig(seed=2, top_p=1.0))
@@ -294,7 +290,7 @@ def test_restruck_notes_end_where_they_are_struck_again_and_doubles_go():
         return [A.TIME_OFFSET + on, A.DUR_OFFSET + dur, A.NOTE_OFFSET + program * A.MAX_PITCH + pitch]
 
     events = ev(0, 100, 60) + ev(0, 40, 60) + ev(50, 20, 60) + ev(50, 30, 60, program=1) + ev(10, 30, 64)
-    out = sorted(tuple(tr) for tr in A._triples(restruck(events)))
+    out = sorted(tuple(tr) for tr in A.triples(restruck(events)))
     assert out == sorted([tuple(ev(0, 50, 60)), tuple(ev(50, 50, 60)),   # doubled, then re-struck
                           tuple(ev(50, 30, 60, program=1)), tuple(ev(10, 30, 64))])
 

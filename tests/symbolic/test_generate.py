@@ -81,7 +81,14 @@ def test_cli_generate_writes_files_and_report(tmp_path, capsys):
     data = json.loads((tmp_path / f"{stem}.json").read_text())
     assert data["attributes_asked"]["meter"] == [4, 4] and data["fidelity"]["score"] >= 0.9
     assert (tmp_path / f"{stem}.mid").exists() and (tmp_path / f"{stem}.musicxml").exists()
-    # the shipped FIGARO checkpoint writes the fiddle's melody by default
+    # a reel is a tune style of the corpus: the shipped ABC model writes the fiddle's melody by default
+    assert data["parts"] == {"Violin": "abc model (melody)"}, data["parts"]
+
+
+def test_cli_generate_with_the_figaro_writer(tmp_path, capsys):
+    assert main(["generate", "a reel in G major for fiddle, 8 bars", "-o", str(tmp_path), "--no-embeddings",
+                 "--candidates", "2", "--writer", "figaro"]) == 0
+    data = json.loads((tmp_path / f"{slug('a reel in G major for fiddle, 8 bars')}.json").read_text())
     assert "figaro model" in json.dumps(data["parts"]), data["parts"]
 
 

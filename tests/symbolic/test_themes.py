@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -61,15 +62,62 @@ def test_nt_xent_prefers_matching_pairs():
     assert TH.nt_xent(a, a) < TH.nt_xent(a, a.roll(1, 0))
 
 
-def test_find_themes_groups_identical_returns(tmp_path):
+# A1 A2 | B1 B2 | A1 A2 | C B2 | A1 A2: A1 A2 returns at bars 5 and 9, "B2 A1" at bars 4 and 8
+RETURNS = [A1, A2, B1, B2, A1, A2, [72, 71, 69, 67], B2, A1, A2]
+
+
+def test_find_themes_groups_identical_returns():
     torch.manual_seed(0)
     model = TH.SegmentEmbedder().eval()  # identical segments embed identically, trained or not
-    score = tune([A1, A2, B1, B2, A1, A2, [72, 71, 69, 67], B2, A1, A2])
-    themes = TH.find_themes(model, score, bars=2, eps=1e-6)
-    assert themes[0].start_bar == 1 and themes[0].occurrences == [1, 5, 9]
+    themes = TH.find_themes(model, tune(RETURNS), bars=2, eps=1e-6)
+    assert [(t.start_bar, t.occurrences) for t in themes] == [(1, [1, 5, 9]), (4, [4, 8])]
+    assert [p for _, _, p in themes[0].notes] == A1 + A2
     with pytest.raises(PartitaError, match="too few"):
         TH.find_themes(model, tune([A1]), bars=2)
+
+
+def test_save_load_restores_every_weight_and_the_config(tmp_path):
+    torch.manual_seed(0)
+    config = TH.EmbedderConfig(hidden=24, dim=8)
+    model = TH.SegmentEmbedder(config).eval()
+    TH.save(model, tmp_path / "emb")
+    torch.manual_seed(1)
+    loaded, loaded_config = TH.load(tmp_path / "emb")
+    assert loaded_config == config and not loaded.training
+    want, got = model.state_dict(), loaded.state_dict()
+    assert want.keys() == got.keys()
+    for name, tensor in want.items():
+        assert torch.equal(tensor, got[name]), name
+    x = torch.from_numpy(np.stack([TH.features(s) for s in TH.segments(tune(RETURNS), 2)]))
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    with pytest.raises(PartitaError, match="no theme embedder"):
+        TH.load(tmp_path / "none")
+
+
+def test_cli_themes_prints_what_the_given_model_finds(tmp_path, capsys):
+    torch.manual_seed(0)
+    model = TH.SegmentEmbedder().eval()
     folder = TH.save(model, tmp_path / "emb")
+    score = tune(RETURNS)
     path = write(score, tmp_path / "t.mid")
-    assert main(["themes", str(path), "--model", str(folder)]) == 0
+    assert main(["themes", str(path), "--model", str(folder), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    found = TH.find_themes(model, score, bars=2)
+    assert printed == [{"start_bar": t.start_bar, "bars": 2, "occurrences": t.occurrences,
+                        "notes": [list(n) for n in t.notes]} for t in found]
     assert main(["themes", str(path), "--model", str(tmp_path / "none")]) == 2
+    assert "no such checkpoint folder" in capsys.readouterr().err
+
+
+def test_cli_themes_with_the_shipped_embedder_finds_the_returns(tmp_path, capsys):
+    path = write(tune(RETURNS), tmp_path / "t.mid")
+    assert main(["themes", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "theme 1: bars 1-2, returns at bars 1, 5, 9: C4 C4 G4 G4 A4 A4 G4 G4",
+        "theme 2: bars 4-5, returns at bars 4, 8: B3 A3 G3 F3 C4 C4 G4 G4",
+    ]
+    assert main(["themes", str(path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [(t["start_bar"], t["bars"], t["occurrences"]) for t in printed] == [(1, 2, [1, 5, 9]), (4, 2, [4, 8])]
+    assert printed[0]["notes"] == [[float(i), 1.0, p] for i, p in enumerate(A1 + A2)]

@@ -7,7 +7,7 @@ import random
 from music21 import corpus
 
 from partita.score import from_music21
-from partita.symbolic.amt.train import SEQ_LEN, assign_programs, piece_events, sequences
+from partita.symbolic.amt.data import SEQ_LEN, assign_programs, piece_events, sequences
 from partita.tokenizers import anticipation as A
 
 
@@ -30,7 +30,7 @@ def test_sequences_have_the_paper_layout():
 
 
 def test_structured_embeddings_put_near_times_and_twins_close():
-    from partita.symbolic.amt.sample import structured_embeddings
+    from partita.symbolic.amt.model import structured_embeddings
 
     e = structured_embeddings(96)
     assert e.shape == (A.VOCAB_SIZE, 96) and abs(float(e.std()) - 0.02) < 1e-3
@@ -56,8 +56,7 @@ def test_short_pieces_share_sequences_through_the_carry():
 def test_checkpoints_store_half_precision_and_load_as_float32(tmp_path):
     import torch
 
-    from partita.symbolic.amt.sample import amt_config, build_model, load_model
-    from partita.symbolic.amt.train import save
+    from partita.symbolic.amt.model import amt_config, build_model, load, save
 
     torch.manual_seed(0)
     model = build_model(amt_config(n_layer=1, n_embd=32, n_head=2, n_positions=256))
@@ -67,7 +66,7 @@ def test_checkpoints_store_half_precision_and_load_as_float32(tmp_path):
 
     with safe_open(str(tmp_path / "m" / "model.safetensors"), "pt") as f:
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
-    loaded = load_model(tmp_path / "m")
+    loaded, _ = load(tmp_path / "m")
     assert next(loaded.parameters()).dtype == torch.float32
     w0, w1 = model.get_input_embeddings().weight, loaded.get_input_embeddings().weight
     assert torch.allclose(w0, w1, atol=1e-3)
@@ -86,10 +85,13 @@ def test_a_run_cut_short_keeps_its_schedule_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(train_amt, "cached_dataset", lambda *a, **k: seqs)
     rates = []
     monkeypatch.setattr("partita.training.lr_at",
-                        lambda step, total, lr: rates.append((step, total)) or lr)
+                        lambda step, total, lr, *_: rates.append((step, total)) or lr)
     common = {"batch_size": 1, "n_layer": 1, "n_embd": 48, "n_head": 2, "progress": False, "eval_every": 100}
     record = train_amt.train(tmp_path, steps=4, stop_after=2, **common)
     assert record["steps"] == 2 and json.loads((tmp_path / "training.json").read_text())["steps"] == 2
+    assert np.isfinite(record["heldout"]["loss"]) and record["heldout"]["loss"] > 0
     assert rates == [(0, 4), (1, 4)]     # the schedule of 4 steps, cut after 2
-    assert train_amt.train(tmp_path, steps=3, **common)["steps"] == 5   # resumed: 3 more
+    resumed = train_amt.train(tmp_path, steps=3, **common)
+    assert resumed["steps"] == 5 and resumed["tokens_seen"] == 5 * SEQ_LEN   # resumed: 3 more
     assert rates[2:] == [(2, 5), (3, 5), (4, 5)]
+    assert [e["step"] for e in resumed["log"] if "bits_per_token" in e] == [2, 5]   # the first run's log kept

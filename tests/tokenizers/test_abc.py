@@ -19,8 +19,14 @@ from partita.tokenizers.abc import (
     PATCH_SIZE,
     AbcTokenizer,
     ControlCodes,
+    bar_tokens,
+    bar_units,
+    codes_lines,
     control_codes,
+    default_unit,
+    ends_section,
     format_control_codes,
+    is_variant,
     levenshtein,
     normalize_abc,
     parse_control_codes,
@@ -297,3 +303,21 @@ def test_normalised_corpus_tunes_keep_their_notes(corpus_sample):
         same += original == normalised
     assert parsed >= 36
     assert same >= 0.95 * parsed
+
+
+def test_the_bar_helpers_the_form_guard_reads_with():
+    assert bar_tokens('"G"A2 |]') == [("quote", '"G"'), ("other", "A"), ("other", "2"), ("space", " "), ("bar", "|]")]
+    assert bar_units("|]|:") == ["|]", "|:"] and bar_units(":|2") == [":|", "2"]
+    assert is_variant("2") and is_variant("[1") and not is_variant("[|") and not is_variant(":|")
+    assert ends_section("||") and ends_section(":|") and ends_section("|:") and not ends_section("|")
+    assert not ends_section(":|2")  # the second ending belongs to the section
+    assert default_unit("2/4") == "1/16" and default_unit("6/8") == "1/8" and default_unit(None) == "1/8"
+    assert codes_lines("S:1\nB:4\nM:4/4\nK:G\n") == (["S:1\n", "B:4\n"], "M:4/4\nK:G\n")
+
+
+def test_char_ids_are_the_characters_without_patch_marks():
+    tok = AbcTokenizer()
+    assert tok.decode([tok.char_ids("GABc|")]) == "GABc|"
+    assert BOS_PATCH not in tok.char_ids("GABc|") and len(tok.char_ids("GABc|")) == 5
+    with pytest.raises(ValueError, match="not in the ABC vocabulary"):
+        tok.char_ids("G\u00e9")

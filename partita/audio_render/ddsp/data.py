@@ -62,8 +62,12 @@ def _long_tones(rng: random.Random, lo: int, hi: int) -> list[tuple[int, float, 
 
 
 def _melody(rng: random.Random, lo: int, hi: int, melodies: list[list[tuple[float, float, int]]]) -> list:
-    if not melodies:
-        return _scale(rng, lo, hi)
+    if not melodies:   # no corpus cache: a scale, as (start, duration, pitch, velocity) like a melody
+        out, t = [], 0.0
+        for pitch, dur, vel in _scale(rng, lo, hi):
+            out.append((t, dur, pitch, vel))
+            t += dur
+        return out
     mel = rng.choice(melodies)
     pitches = [p for _, _, p in mel]
     shift = (lo + hi) // 2 - (min(pitches) + max(pitches)) // 2

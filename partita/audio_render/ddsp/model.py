@@ -1,13 +1,21 @@
-"""The DDSP performer's modules and their config: decoder, harmonic-plus-noise synth, reverb."""
+"""The DDSP performer's modules and their config (decoder, harmonic-plus-noise synth,
+reverb), and its checkpoints: ``model.safetensors``, ``config.json`` (the family, the
+instrument and its General MIDI program, the model config) and the training card."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from partita.audio_render.ddsp.core import fft_convolve, filtered_noise, harmonic_synth
+from partita.errors import PartitaError
+
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
 
 
 @dataclass
@@ -99,3 +107,53 @@ class DDSPPerformer(nn.Module):
         audio = harmonic_synth(f0_hz, harmonics, self.config.sample_rate, self.config.hop)
         audio = audio + filtered_noise(noise, self.config.hop, generator)
         return self.reverb(audio)
+
+
+def save(model: DDSPPerformer, folder: str | Path, instrument: str, card: dict) -> None:
+    """Write model.safetensors, config.json and the training card (training.json) into ``folder``."""
+    from safetensors.torch import save_file
+
+    from partita.audio_render.ddsp.data import INSTRUMENTS
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / MODEL_FILE))
+    config = {"family": "ddsp", "instrument": instrument, "program": INSTRUMENTS[instrument][0],
+              "model": model.config.to_dict(), "controls": "partita.audio_render.ddsp.controls.features v1",
+              "torch": torch.__version__}
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1))
+    (folder / "training.json").write_text(json.dumps(card, indent=1))
+
+
+def checkpoint_info(folder: str | Path) -> dict:
+    """The checkpoint's config.json: ``family`` ("ddsp"), ``instrument``, ``program`` (General
+    MIDI), ``model`` (the :class:`DDSPConfig` fields), ``controls``, ``torch``.
+
+    Raises:
+        PartitaError: ``folder`` holds no DDSP checkpoint.
+    """
+    folder = Path(folder)
+    cfg_path = folder / CONFIG_FILE
+    if not cfg_path.exists() or not (folder / MODEL_FILE).exists():
+        raise PartitaError(f"{folder}: not a DDSP checkpoint (config.json and model.safetensors needed)")
+    info = json.loads(cfg_path.read_text())
+    if info.get("family") != "ddsp":
+        raise PartitaError(f"{folder}: checkpoint family is {info.get('family')!r}, not 'ddsp'")
+    return info
+
+
+def load(folder: str | Path) -> tuple[DDSPPerformer, DDSPConfig]:
+    """``(model, config)`` of a DDSP checkpoint folder, the model in eval mode (the
+    instrument and program: :func:`checkpoint_info`).
+
+    Raises:
+        PartitaError: ``folder`` holds no DDSP checkpoint.
+    """
+    from safetensors.torch import load_file
+
+    config = DDSPConfig(**checkpoint_info(folder)["model"])
+    model = DDSPPerformer(config)
+    model.load_state_dict(load_file(str(Path(folder) / MODEL_FILE)))
+    model.eval()
+    return model, config

@@ -4,6 +4,7 @@ a monophonic line; everything else is left to the soundfont renderer, and the tw
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +12,14 @@ import torch
 from symusic import Score
 
 from partita.audio_render.ddsp.controls import NoteEvent, control_curves, features
+from partita.checkpoints import root as checkpoints_root
 from partita.mir.audio import resample
-
-CHECKPOINTS = Path(__file__).resolve().parents[3] / "checkpoints"
 
 
 def available(checkpoints: str | Path | None = None) -> dict[int, Path]:
-    """Trained DDSP checkpoints by General MIDI program (folders ``checkpoints/ddsp-*``)."""
-    import json
-
-    root = Path(checkpoints) if checkpoints else CHECKPOINTS
+    """Trained DDSP checkpoints by General MIDI program: the ``ddsp-*`` folders of
+    ``checkpoints`` (default: the shipped checkpoints, :func:`partita.checkpoints.root`)."""
+    root = Path(checkpoints) if checkpoints else checkpoints_root()
     found = {}
     for cfg in sorted(root.glob("ddsp-*/config.json")):
         data = json.loads(cfg.read_text())
@@ -31,7 +30,7 @@ def available(checkpoints: str | Path | None = None) -> dict[int, Path]:
 
 @functools.lru_cache(maxsize=8)
 def _model(folder: str):  # noqa: ANN202
-    from partita.audio_render.ddsp.train import load
+    from partita.audio_render.ddsp.model import load
 
     return load(folder)[0]
 

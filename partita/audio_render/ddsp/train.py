@@ -1,4 +1,5 @@
-"""Training, evaluation and checkpoints of DDSP performers.
+"""Training and evaluation of DDSP performers (the loop is :func:`partita.training.fit`;
+checkpoints are written and read by :mod:`~partita.audio_render.ddsp.model`).
 
 ``partita train ddsp --instrument violin`` reproduces a shipped checkpoint:
 phrases (data.py) are rendered once from the soundfont, the decoder learns to reproduce
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import torch
 from partita.audio_render.ddsp.controls import control_curves, features
 from partita.audio_render.ddsp.core import harmonic_synth, multiscale_spectral_loss
 from partita.audio_render.ddsp.data import INSTRUMENTS, Phrase, corpus_melodies, make_phrases
-from partita.audio_render.ddsp.model import DDSPConfig, DDSPPerformer
+from partita.audio_render.ddsp.model import CONFIG_FILE, DDSPConfig, DDSPPerformer, load, save
 from partita.errors import PartitaError
 
 FLUID_R3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -148,50 +150,48 @@ def evaluate(model: DDSPPerformer, examples: list[Example], neighbour: list[Exam
     return result
 
 
-def save(model: DDSPPerformer, folder: Path, instrument: str, card: dict) -> None:
-    """Write model.safetensors, config.json and a model card (README.md) into ``folder``."""
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
-    config = {"family": "ddsp", "instrument": instrument, "program": INSTRUMENTS[instrument][0],
-              "model": model.config.to_dict(), "controls": "partita.audio_render.ddsp.controls.features v1",
-              "torch": torch.__version__}
-    (folder / "config.json").write_text(json.dumps(config, indent=1))
-    (folder / "training.json").write_text(json.dumps(card, indent=1))
+def spectral_loss(model: DDSPPerformer, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The training loss: the multi-scale spectral distance of the model's audio from the target's."""
+    feats, f0, target = batch
+    return multiscale_spectral_loss(model(feats, f0), target)
 
 
-def load(folder: str | Path) -> tuple[DDSPPerformer, dict]:
-    """Load a DDSP checkpoint folder; the config must say it is one."""
-    from safetensors.torch import load_file
-
-    folder = Path(folder)
-    cfg_path = folder / "config.json"
-    if not cfg_path.exists() or not (folder / "model.safetensors").exists():
-        raise PartitaError(f"{folder}: not a DDSP checkpoint (config.json and model.safetensors needed)")
-    config = json.loads(cfg_path.read_text())
-    if config.get("family") != "ddsp":
-        raise PartitaError(f"{folder}: checkpoint family is {config.get('family')!r}, not 'ddsp'")
-    model = DDSPPerformer(DDSPConfig(**config["model"]))
-    model.load_state_dict(load_file(str(folder / "model.safetensors")))
-    model.eval()
-    return model, config
+def lr_schedule(lr: float, steps: int) -> Callable[[int], float]:
+    """Step (0-based) → learning rate: cosine from ``lr`` down to ``0.05 * lr`` at ``steps``, no warm-up."""
+    return lambda s: lr * (0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))) * 0.95 + 0.05)
 
 
 def train(instrument: str, out: str | Path, *, steps: int = 3000, n_phrases: int = 240, batch_size: int = 12,
           crop_seconds: float = 1.5, lr: float = 1e-3, seed: int = 0, threads: int | None = None,
-          log_every: int = 50, eval_every: int = 500, progress: bool = True) -> dict:
-    """Train a DDSP performer for ``instrument`` and save it to ``out`` (see module docstring)."""
-    from tqdm import tqdm
+          log_every: int = 50, eval_every: int = 500, progress: bool = True, resume: bool = False,
+          stop_after: int | None = None) -> dict:
+    """Train a DDSP performer for ``instrument`` and save it to ``out`` (see module docstring).
+
+    Args:
+        steps: optimiser steps of the whole schedule.
+        resume: continue the model in ``out`` from its saved step (the same schedule, the
+            optimiser state afresh); a fresh model when ``out`` holds none.
+        stop_after: stop after this many steps of this call (a run cut short, to resume).
+
+    Returns:
+        The training card (also written as ``out/training.json``).
+    """
+    from partita.training import FitConfig, fit
 
     if instrument not in INSTRUMENTS:
         raise PartitaError(f"unknown instrument '{instrument}' (expected one of {', '.join(INSTRUMENTS)})")
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    rng = random.Random(seed)
-    cfg = DDSPConfig()
+    out = Path(out)
+    resuming = resume and (out / CONFIG_FILE).exists()
+    if resuming:
+        model, cfg = load(out)
+        saved = json.loads((out / "training.json").read_text())
+        if saved.get("instrument") != instrument:
+            raise PartitaError(f"{out}: a {saved.get('instrument')} model, not a {instrument} one")
+    else:
+        cfg = DDSPConfig()
     program = INSTRUMENTS[instrument][0]
     t0 = time.perf_counter()
     phrases = make_phrases(instrument, n_phrases, seed=seed, melodies=corpus_melodies(seed=seed))
@@ -204,33 +204,24 @@ def train(instrument: str, out: str | Path, *, steps: int = 3000, n_phrases: int
     train_ex = [phrase_example(p, cfg) for p in train_phrases]
     held_ex = [phrase_example(p, cfg) for p in held]
     neigh_ex = [phrase_example(p, cfg) for p in neighbour_phrases]
-    model = DDSPPerformer(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))) * 0.95 + 0.05)
+    card = {"instrument": instrument, "steps": 0, "phrases_train": len(train_ex), "phrases_heldout": len(held_ex),
+            "soundfont": soundfont_path().name, "render_seconds": round(render_s, 1), "wall_seconds": 0.0,
+            "heldout": None, "log": [], "seed": seed, "batch_size": batch_size, "crop_seconds": crop_seconds, "lr": lr}
+    if resuming:  # the saved run's progress; this run's data and settings
+        card.update({k: saved[k] for k in ("steps", "wall_seconds", "train_seconds", "heldout", "log") if k in saved})
+    else:
+        model = DDSPPerformer(cfg)
+    start = int(card["steps"])
+    wall = float(card["wall_seconds"])
+    rng = random.Random(seed + start)
     frames = int(crop_seconds * cfg.frame_rate)
-    out = Path(out)
-    log = []
-    bar = tqdm(range(1, steps + 1), desc=f"ddsp {instrument}", disable=not progress, dynamic_ncols=True)
-    for step in bar:
-        feats, f0, target = batch(train_ex, batch_size, frames, rng)
-        loss = multiscale_spectral_loss(model(feats, f0), target)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 2.0)
-        opt.step()
-        sched.step()
-        if step % log_every == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-            log.append({"step": step, "loss": round(loss.item(), 4), "seconds": round(time.perf_counter() - t0, 1)})
-        if step % eval_every == 0 or step == steps:
-            model.eval()
-            metrics = evaluate(model, held_ex, neigh_ex)
-            model.train()
-            log.append({"step": step, **metrics})
-            card = {"instrument": instrument, "steps": step, "phrases_train": len(train_ex),
-                    "phrases_heldout": len(held_ex), "soundfont": soundfont_path().name,
-                    "render_seconds": round(render_s, 1), "wall_seconds": round(time.perf_counter() - t0, 1),
-                    "heldout": metrics, "log": log, "seed": seed, "batch_size": batch_size,
-                    "crop_seconds": crop_seconds, "lr": lr}
-            save(model, out, instrument, card)
-    return card
+
+    def save_card(model: DDSPPerformer, record: dict) -> None:
+        record["wall_seconds"] = round(wall + time.perf_counter() - t0, 1)
+        save(model, out, instrument, record)
+
+    return fit(model, lambda _step: batch(train_ex, batch_size, frames, rng), spectral_loss,
+               FitConfig(steps=steps, lr=lr, clip=2.0, log_every=log_every, eval_every=eval_every,
+                         stop_after=stop_after, desc=f"ddsp {instrument}", progress=progress),
+               start_step=start, record=card, evaluate=lambda m: evaluate(m, held_ex, neigh_ex), save=save_card,
+               schedule=lr_schedule(lr, steps), optimizer=lambda params, lr: torch.optim.Adam(params, lr=lr))

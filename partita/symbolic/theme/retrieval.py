@@ -8,9 +8,12 @@ segments of a piece are clustered with DBSCAN (cosine distance) and the cluster 
 returns most often (ties: the earliest) is the theme; its first occurrence is what
 ``partita themes`` prints.
 
-Segment features per note: interval to the segment's first note (semitones), onset within
-the segment and duration (beats), and the pitch relative to the segment's mean - a
-transposition leaves all but the last unchanged... and that one too.
+Segment features per note (:func:`features`): the interval to the segment's first note and
+to the previous note (octaves), the onset within the segment (bars of 4/4), the log2 of the
+duration (beats) and a presence flag - a transposition leaves them all unchanged.
+
+Training (:func:`partita.symbolic.theme.train.train_embedder`) lives apart: finding themes
+never imports it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -165,87 +167,28 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch
     return nn.functional.cross_entropy(sim, target)
 
 
-def corpus_segments(split: str, limit: int | None = None, seed: int = 0, bars: int = 2) -> list[Segment]:
-    from partita import datasets
-
-    rng = random.Random(seed)
-    pieces = datasets.load_built(split, ("abc_tunes", "chorales"))
-    rng.shuffle(pieces)
-    out: list[Segment] = []
-    for p in pieces[: limit or None]:
-        try:
-            out += segments(p.score(), bars)
-        except Exception:  # noqa: BLE001 - a piece without bars is skipped
-            continue
-    return out
-
-
-def train(out: str | Path, *, steps: int = 1500, batch_size: int = 128, lr: float = 2e-3, limit: int | None = 3000,
-          seed: int = 0, threads: int | None = None, progress: bool = True) -> dict:
-    """Train the segment embedder contrastively on corpus melodies; measure retrieval of a
-    held-out segment's augmented view among 500 others (top-1 accuracy)."""
-    from tqdm import tqdm
-
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
-    t0 = time.perf_counter()
-    train_segs = corpus_segments("train", limit, seed)
-    valid_segs = corpus_segments("valid", 400, seed + 1)[:500]
-    if not train_segs:
-        raise PartitaError("no melody segments: build the corpus cache first (`partita data build`)")
-    model = SegmentEmbedder()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    record: dict = {"train_segments": len(train_segs), "data_seconds": round(time.perf_counter() - t0, 1),
-                    "config": asdict(model.config), "log": []}
-    for step in tqdm(range(steps), desc="theme embedder", disable=not progress):
-        for g in opt.param_groups:
-            g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-        batch = [train_segs[rng.randrange(len(train_segs))].notes for _ in range(batch_size)]
-        a = torch.from_numpy(np.stack([features(augment(n, rng)) for n in batch]))
-        b = torch.from_numpy(np.stack([features(augment(n, rng)) for n in batch]))
-        loss = nt_xent(model(a), model(b))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if (step + 1) % 100 == 0:
-            record["log"].append({"step": step + 1, "loss": round(loss.item(), 4)})
-    record["retrieval_top1"] = retrieval_accuracy(model, valid_segs, rng)
-    record["steps"] = steps
-    record["seconds"] = round(time.perf_counter() - t0, 1)
-    save(model, out, record)
-    return record
-
-
-@torch.no_grad()
-def retrieval_accuracy(model: SegmentEmbedder, segs: Sequence[Segment], rng: random.Random) -> float:
-    """Share of segments whose augmented view's nearest neighbour (among the originals) is
-    the segment itself."""
-    if len(segs) < 2:
-        return float("nan")
-    model.eval()
-    orig = model(torch.from_numpy(np.stack([features(s) for s in segs])))
-    views = model(torch.from_numpy(np.stack([features(augment(s.notes, rng)) for s in segs])))
-    model.train()
-    return float((views @ orig.T).argmax(1).eq(torch.arange(len(segs))).float().mean())
-
-
 def save(model: SegmentEmbedder, folder: str | Path, record: dict | None = None) -> Path:
+    """Weights, config and (if given) the training record into ``folder``."""
     from partita.training import save_state
 
     return save_state(model, folder, CONFIG_FILE, asdict(model.config), record)
 
 
-def load(folder: str | Path) -> SegmentEmbedder:
+def load(folder: str | Path) -> tuple[SegmentEmbedder, EmbedderConfig]:
+    """(embedder in eval mode, its config) of the checkpoint in ``folder``.
+
+    Raises:
+        PartitaError: no theme embedder in ``folder``.
+    """
     from partita.training import load_state
 
     folder = Path(folder)
     if not (folder / CONFIG_FILE).exists():
         raise PartitaError(f"{folder}: no theme embedder here (train one with `partita train themes`)")
-    model = SegmentEmbedder(EmbedderConfig(**json.loads((folder / CONFIG_FILE).read_text())))
+    config = EmbedderConfig(**json.loads((folder / CONFIG_FILE).read_text()))
+    model = SegmentEmbedder(config)
     model.load_state_dict(load_state(folder))
-    return model.eval()
+    return model.eval(), config
 
 
 # --------------------------------------------------------------------------- retrieval

@@ -1,0 +1,138 @@
+"""The anticipatory model's jobs: accompany a melody, regenerate a span of a piece (infill),
+continue a piece; and the best of several accompaniments.
+
+Each turns a score into AMT events, asks :func:`partita.symbolic.amt.sample.generate_events`
+for new ones under the guards that suit the job (:mod:`partita.symbolic.amt.guards`), and
+merges them back into the score, which is otherwise kept as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+
+import torch
+from symusic import Score
+
+from partita.compose.rerank import Candidate, best_of_n
+from partita.errors import PartitaError
+from partita.sampling import SamplingConfig
+from partita.symbolic.amt.guards import MAX_STEP, Guide, rhythm_grid
+from partita.symbolic.amt.sample import events_of, generate_events, merge
+from partita.tokenizers import anticipation as A
+
+
+def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[int] | None = None,
+              config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
+              on_grid: bool = True, guided: bool = True) -> Score:
+    """The melody kept note for note, and an accompaniment sampled for its whole length,
+    from its first note (any length: the context slides over long melodies); with
+    ``on_grid`` its onsets fall on the melody's rhythmic grid (:func:`rhythm_grid`); with
+    ``guided`` the key, harmony and cover guards hold (:class:`Guide`).
+
+    Raises:
+        PartitaError: the melody has no notes, or drums only.
+    """
+    events = events_of(melody, "melody")
+    if all((n - A.NOTE_OFFSET) // A.MAX_PITCH == 128 for n in events[2::3]):
+        raise PartitaError("the melody is drums only: give a pitched melody to accompany")
+    controls = [tok + A.CONTROL_OFFSET for tok in events]
+    # the melody's end: no accompaniment note starts after the melody is over
+    end = max(t - A.TIME_OFFSET + d - A.DUR_OFFSET for t, d, _ in A.triples(events))
+    new = generate_events(model, start=0, end=end, controls=controls, instruments=instruments, config=config,
+                          use_cache=use_cache, max_step=max_step,
+                          grid=rhythm_grid(melody, end, events=events) if on_grid else None,
+                          guide=Guide.of_events(events, harmony=True, cover=True) if guided else None)
+    return merge(melody, new, new_tracks=True)
+
+
+def accompaniment_scores(melody: Score, accompanied: Score) -> dict[str, float]:
+    """Harmonic support of the melody by the accompaniment and the share of the melody's time
+    it sounds (see :mod:`partita.mir.metrics`); the accompaniment is every track after the
+    melody's own (as :func:`accompany` writes them)."""
+    from partita.mir import metrics as M
+
+    n = len(melody.tracks)
+    mel = M.note_spans(accompanied, tracks=list(range(n)))
+    acc = M.note_spans(accompanied, tracks=list(range(n, len(accompanied.tracks))))
+    return {"harmonic_support": M.harmonic_support(mel, acc, tolerance=0.05), "coverage": M.coverage(mel, acc)}
+
+
+def accompany_best(model: torch.nn.Module, melody: Score, *, candidates: int = 1,
+                   instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
+                   use_cache: bool = True, guided: bool = True) -> tuple[Candidate[Score], list[Candidate[Score]]]:
+    """``candidates`` accompaniments (seeds ``seed``, ``seed + 1``...) ranked by
+    :func:`partita.compose.rerank.best_of_n`: the one whose harmonic support of the melody is
+    highest (coverage breaks ties, then the earliest seed).
+
+    Returns:
+        The best candidate and every candidate, in seed order; a candidate's ``value`` is
+        the accompanied score, its ``report`` its :func:`accompaniment_scores`.
+    """
+    config = config or SamplingConfig()
+
+    def write(seed: int) -> Score:
+        return accompany(model, melody, instruments=instruments, config=dataclasses.replace(config, seed=seed),
+                         use_cache=use_cache, guided=guided)
+
+    def judge(accompanied: Score) -> tuple[dict[str, float], tuple[float, float]]:
+        scores = accompaniment_scores(melody, accompanied)
+        return scores, (scores["harmonic_support"], scores["coverage"])
+
+    return best_of_n(write, judge, n=candidates, seed=config.seed)
+
+
+def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *,
+           config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
+           on_grid: bool = True, guided: bool = True) -> Score:
+    """Regenerate every track between ``start_s`` and ``end_s`` seconds; notes outside are
+    kept. ``guided``: the new notes keep to the key of the notes kept, something sounds on
+    every beat of the span (:class:`Guide`), and no onset holds more notes than the piece's
+    fullest chord.
+
+    Raises:
+        PartitaError: the piece has no notes, the span is empty or starts after the last note.
+    """
+    events = events_of(piece, "piece")
+    lo, hi = int(round(start_s * A.TIME_RESOLUTION)), int(round(end_s * A.TIME_RESOLUTION))
+    if hi <= lo:
+        raise PartitaError(f"empty span {start_s:.2f}-{end_s:.2f} s")
+    if lo >= A.max_time(events) + 1:
+        raise PartitaError(f"the span starts at {start_s:.2f} s, after the piece's last note")
+    before = [tok for tr in A.triples(events) if tr[0] - A.TIME_OFFSET < lo for tok in tr]
+    # the texture kept: no more notes at one onset than anywhere in the piece (a tune stays one line)
+    chord = max(Counter(events[0::3]).values())
+    after = [tok for tr in A.triples(events) if tr[0] - A.TIME_OFFSET >= hi for tok in tr]
+    controls = [tok + A.CONTROL_OFFSET for tok in after]
+    instruments = sorted(A.instruments_of(events))
+    new = generate_events(model, start=lo, end=hi, prompt_events=before, controls=controls,
+                          instruments=instruments, config=config, use_cache=use_cache, max_step=max_step,
+                          grid=rhythm_grid(piece, hi) if on_grid else None,
+                          guide=Guide.of_events(before + after, cover=True,
+                                                onsets=[t for t in rhythm_grid(piece, hi, division=1) if t >= lo])
+                          if guided else None, max_per_onset=chord if guided else None)
+    return merge(piece, new, drop=(lo, hi))
+
+
+def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
+                   instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
+                   use_cache: bool = True, max_step: int | None = MAX_STEP, on_grid: bool = True,
+                   guided: bool = True) -> Score:
+    """The piece, then ``seconds`` more music in its instruments (or the ones given);
+    ``guided``: in the piece's key (:class:`Guide`).
+
+    Raises:
+        PartitaError: the piece has no notes, or ``seconds`` is not positive.
+    """
+    events = events_of(piece, "piece")
+    if seconds <= 0:
+        raise PartitaError("nothing to continue: the length must be positive")
+    start = A.max_time(events)
+    end = start + int(round(seconds * A.TIME_RESOLUTION))
+    pitched = sorted(A.instruments_of(events))
+    new = generate_events(model, start=start, end=end, prompt_events=events,
+                          instruments=instruments or pitched, config=config, use_cache=use_cache,
+                          max_step=max_step, grid=rhythm_grid(piece, end) if on_grid else None,
+                          guide=Guide.of_events(events) if guided else None)
+    return merge(piece, new)

@@ -1,0 +1,197 @@
+"""Chorales written as chorales: a soprano that moves like a chorale soprano, a chord on
+every beat, and four voices led by the rules of the style.
+
+1. The soprano: a folk tune of the ABC model (the chorale melodies of the Lutheran hymnals
+   are folk and hymn tunes) reduced to its beat skeleton - the note sounding on each beat -
+   in quarter notes, phrases of two bars that close on a held note (the fermata).
+2. The harmony: :func:`partita.compose.harmonize.harmonize` with a chord on every beat.
+3. The voicing: alto, tenor and bass chosen for every beat by dynamic programming over all
+   voicings of the chord under the soprano: each voice in its range, no crossing, spacing
+   within an octave between the upper voices, the chord complete (root and third), the
+   leading tone never doubled; the cost favours small motion in the inner voices and the
+   bass on the root, and forbids parallel fifths and octaves between any two voices.
+
+Times are ticks at :data:`partita.score.TPQ`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from symusic import Note, Score, Tempo, TimeSignature, Track
+
+from partita.compose.harmonize import harmonize
+from partita.score import TPQ
+from partita.text.attributes import Attributes
+from partita.theory import PC_NAMES, chord_to_pitch_classes
+
+RANGES = {"soprano": (60, 79), "alto": (55, 74), "tenor": (48, 69), "bass": (38, 62)}
+"""Voice ranges (MIDI pitch), as in Bach's four-part chorales."""
+PHRASE_BARS = 2
+
+
+@dataclass
+class Chorale:
+    """Four voices (soprano, alto, tenor, bass), each a list of (onset, duration, pitch)."""
+
+    voices: dict[str, list[tuple[int, int, int]]]
+    chords: list[str]
+
+
+def skeleton(notes: list[tuple[int, int, int]], beats: int, beat_ticks: int) -> list[int]:
+    """The pitch sounding on each beat (the last note begun at or before it)."""
+    out = []
+    i = 0
+    ordered = sorted(notes)
+    current = ordered[0][2] if ordered else 67
+    for b in range(beats):
+        t = b * beat_ticks
+        while i < len(ordered) and ordered[i][0] <= t:
+            current = ordered[i][2]
+            i += 1
+        out.append(current)
+    return out
+
+
+def soprano_line(pitches: list[int]) -> list[int]:
+    """The skeleton moved by octaves into the soprano's range (its middle nearest the range's)."""
+    lo, hi = RANGES["soprano"]
+    best = min(range(-3, 4), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches),
+                                             abs((min(pitches) + max(pitches)) / 2 + 12 * k - (lo + hi) / 2)))
+    out = [p + 12 * best for p in pitches]
+    return [min(hi, max(lo, p)) if not lo <= p <= hi else p for p in out]
+
+
+def _voicings(label: str, soprano: int, leading: int) -> np.ndarray:
+    """Every (soprano, alto, tenor, bass) voicing of a chord under a soprano note: (V, 4)."""
+    pcs = chord_to_pitch_classes(label)
+    root, third = pcs[0], pcs[1]
+    options = {v: [p for p in range(*(RANGES[v][0], RANGES[v][1] + 1)) if p % 12 in pcs] for v in ("alto", "tenor", "bass")}
+    rows = []
+    for a, t, b in itertools.product(options["alto"], options["tenor"], options["bass"]):
+        if not soprano >= a >= t > b or soprano - a > 12 or a - t > 12 or t - b > 19:
+            continue
+        present = {soprano % 12, a % 12, t % 12, b % 12}
+        if root not in present or third not in present:
+            continue
+        if [soprano % 12, a % 12, t % 12, b % 12].count(leading) > 1:
+            continue
+        if b % 12 not in (root, third):   # root position or first inversion
+            continue
+        rows.append((soprano, a, t, b, b % 12 == root))
+    return np.array(rows, dtype=int).reshape(-1, 5)
+
+
+def _transition_cost(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+    """(P, N) cost of moving from each voicing to each: motion, leaps, parallels."""
+    d = nxt[None, :, :4] - prev[:, None, :4]                      # (P, N, 4) motion of each voice
+    cost = np.abs(d[..., 1]) + np.abs(d[..., 2]) + 0.5 * np.abs(d[..., 3])
+    cost += 3.0 * ((np.abs(d[..., 1]) > 4) + (np.abs(d[..., 2]) > 4))       # inner-voice leaps
+    cost += 4.0 * (np.abs(d[..., 3]) > 7)
+    for i, j in itertools.combinations(range(4), 2):
+        before = (prev[:, None, i] - prev[:, None, j]) % 12
+        after = (nxt[None, :, i] - nxt[None, :, j]) % 12
+        moved = (d[..., i] != 0) & (np.sign(d[..., i]) == np.sign(d[..., j]))
+        parallel = moved & (before == after) & ((after == 7) | (after == 0))
+        cost += 50.0 * parallel
+    return cost
+
+
+def voice(soprano: list[int], chords: list[str], key: tuple[int, str]) -> list[tuple[int, int, int, int]]:
+    """(soprano, alto, tenor, bass) for every beat, by dynamic programming over voicings."""
+    leading = (key[0] + 11) % 12
+    layers = []
+    for s, c in zip(soprano, chords, strict=True):
+        v = _voicings(c, s, leading)
+        if not len(v):   # no complete voicing under this note: the tonic chord's, or a bare root
+            v = _voicings(f"{PC_NAMES[key[0]]}:{'min' if key[1] == 'minor' else 'maj'}", s, leading)
+        if not len(v):
+            b = next(p for p in range(RANGES["bass"][1], RANGES["bass"][0] - 1, -1) if p % 12 == s % 12)
+            v = np.array([[s, s - 12 if s - 12 >= RANGES["alto"][0] else s, max(RANGES["tenor"][0], s - 19), b, 1]])
+        layers.append(v)
+    score = -2.0 * layers[0][:, 4]                                   # root position welcome
+    back = []
+    for prev, nxt in zip(layers, layers[1:], strict=False):
+        total = score[:, None] + _transition_cost(prev, nxt) - 2.0 * nxt[None, :, 4]
+        back.append(total.argmin(0))
+        score = total.min(0)
+    path = [int(score.argmin())]
+    for b in reversed(back):
+        path.append(int(b[path[-1]]))
+    path.reverse()
+    return [tuple(int(x) for x in layers[i][j][:4]) for i, j in enumerate(path)]
+
+
+def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter: tuple[int, int],
+                  bars: int) -> Chorale:
+    """A four-voice chorale over the beat skeleton of a tune (onset, duration, pitch at TPQ)."""
+    num, den = meter
+    beat = TPQ * 4 // den
+    per_bar = num
+    beats = bars * per_bar
+    sop = soprano_line(skeleton(tune, beats, beat))
+    phrase = PHRASE_BARS * per_bar
+    # phrase ends hold the soprano's note from the beat before when it repeats (see below),
+    # and cadence: the harmoniser favours the tonic or the dominant there
+    chords = harmonize([(i * beat, beat, p) for i, p in enumerate(sop)], key, bar_ticks=per_bar * beat,
+                       beat_ticks=beat, bars=bars, per_bar=per_bar, change_penalty=0.0,
+                       cadences=[i for i in range(beats) if (i + 1) % phrase == 0])
+    rows = voice(sop, chords, key)
+    voices: dict[str, list[tuple[int, int, int]]] = {v: [] for v in RANGES}
+    for i, row in enumerate(rows):
+        for name, pitch in zip(RANGES, row, strict=True):
+            voices[name].append((i * beat, beat, pitch))
+    # a voice that repeats its note into the last beat of a phrase holds it (the fermata)
+    for name in RANGES:
+        merged: list[tuple[int, int, int]] = []
+        for t, d, p in voices[name]:
+            pos = (t // beat) % phrase
+            if merged and pos == phrase - 1 and merged[-1][2] == p and merged[-1][0] + merged[-1][1] == t:
+                merged[-1] = (merged[-1][0], merged[-1][1] + d, p)
+            else:
+                merged.append((t, d, p))
+        voices[name] = merged
+    return Chorale(voices, chords)
+
+
+def chorale_score(chorale: Chorale, programs: tuple[int, ...], tempo: float, meter: tuple[int, int],
+                  key_signature: tuple[int, int]) -> tuple[Score, dict[str, str]]:
+    """A Score of the four voices on the given instruments: four or more instruments take a
+    voice each (top down; any more double the bass); fewer share the voices from the top."""
+    from pretty_midi import program_to_instrument_name
+    from symusic import KeySignature
+
+    score = Score(TPQ)
+    score.tempos.append(Tempo(0, qpm=float(tempo)))
+    score.time_signatures.append(TimeSignature(0, meter[0], meter[1]))
+    score.key_signatures.append(KeySignature(0, *key_signature))
+    names = list(RANGES)
+    groups: list[list[str]]
+    n = len(programs)
+    if n >= 4:
+        groups = [[v] for v in names] + [["bass"]] * (n - 4)
+    elif n == 3:
+        groups = [["soprano"], ["alto", "tenor"], ["bass"]]
+    elif n == 2:
+        groups = [["soprano"], ["alto", "tenor", "bass"]]
+    else:
+        groups = [names]
+    parts = {}
+    for i, (program, group) in enumerate(zip(programs, groups, strict=True)):
+        name = program_to_instrument_name(program)
+        if name in parts:
+            name = f"{name} {i + 1}"
+        track = Track(name, program, False)
+        notes = [Note(t, d, p, 84 if v == "soprano" else 70) for v in group for t, d, p in chorale.voices[v]]
+        track.notes.extend(sorted(notes, key=lambda x: (x.time, x.pitch)))
+        score.tracks.append(track)
+        parts[name] = "melody (soprano)" if "soprano" in group and len(group) == 1 else \
+            "melody + " + ", ".join(group[1:]) if "soprano" in group else ", ".join(group)
+    return score, parts
+
+
+def is_chorale(attrs: Attributes) -> bool:
+    """Whether a prompt asks for a chorale (or a hymn)."""
+    return any(s in ("chorale", "hymn") for s in attrs.style)

@@ -1,0 +1,157 @@
+"""Tunes of the styles the corpus knows (jigs, reels, hornpipes, polkas, waltzes, marches,
+folk songs): the melody from the ABC model trained on those tunes, conditioned on the
+style's rhythm, key, meter and form; its harmony found by :mod:`partita.compose.harmonize`;
+the other parts arranged around it.
+
+A second melodic instrument doubles the tune in its own octave (as a fiddle and a whistle
+play a tune together in a session); chordal instruments, bass and drums take the arranger's
+parts over the tune's own chords. Times are ticks at :data:`partita.score.TPQ`.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass, replace
+
+from symusic import Note, Score
+
+from partita.compose.arrange import Arrangement, arrange, comping_notes
+from partita.compose.harmonize import harmonize
+from partita.compose.plan import Plan, bars_for
+from partita.compose.plan import plan as make_plan
+from partita.score import TPQ
+from partita.text.attributes import Attributes
+from partita.theory import INSTRUMENT_RANGES
+
+TUNE_DANCES = ("slip jig", "single jig", "double jig", "jig", "reel", "hornpipe", "strathspey", "polka",
+               "waltz", "mazurka", "march")
+"""Dance words whose tunes fill the corpus (the R: fields of O'Neill's, Ryan's, Aird's)."""
+TUNE_STYLES = ("folk", "celtic", "irish", "scottish", "german")
+"""Style words of tunes without a dance (Essen's folk songs, airs)."""
+MONOPHONIC = set(range(40, 44)) | set(range(56, 80)) | set(range(104, 112))
+"""Programs that play one note at a time (solo strings, brass, reeds, pipes, folk instruments)."""
+
+
+def tune_style(attrs: Attributes) -> str | None:
+    """The tune style a prompt asks for (a dance first, then a folk word), or None."""
+    for word in TUNE_DANCES:
+        if word in attrs.style:
+            return word
+    return next((w for w in TUNE_STYLES if w in attrs.style), None)
+
+
+def form_for(bars: int) -> tuple[int, int, str]:
+    """(sections, bars per section, form letters) for a length: 8-bar strains as the corpus
+    has them (16 bars: AB; 32: AABB), one strain for short pieces."""
+    if bars >= 16 and bars % 8 == 0 and bars // 8 <= 8:
+        n = bars // 8
+        return n, 8, ("AB" if n == 2 else ("AABBCCDD" if n % 2 == 0 else "AAB" + "BCCDD")[:n])
+    if bars <= 32:
+        return 1, bars, "A"
+    for sections in range(2, 9):
+        if bars % sections == 0 and bars // sections <= 32:
+            return sections, bars // sections, "".join("AB"[i % 2] for i in range(sections))
+    raise ValueError(f"{bars} bars: give at most 256")
+
+
+def tune_request(attrs: Attributes):  # noqa: ANN201 - a compose.tunes.TuneRequest
+    """The ABC model's request for filled Attributes (key, meter, tempo, bars)."""
+    from partita.compose.tunes import TuneRequest
+
+    style = tune_style(attrs)
+    sections, per_section, form = form_for(bars_for(attrs))
+    return TuneRequest(sections=sections, bars_per_section=per_section, form=form, meter=tuple(attrs.meter),
+                       key=tuple(attrs.key), tempo=attrs.tempo, rhythm=style if style in TUNE_DANCES else None)
+
+
+@functools.lru_cache(maxsize=2)
+def _abc_model(folder: str | None):  # noqa: ANN202 - a BarPatchModel
+    from partita import checkpoints
+
+    model = checkpoints.load("abc", folder)
+    return model[0] if isinstance(model, tuple) else model
+
+
+@dataclass
+class Tune:
+    """A written tune: its ABC text, its notes (onset, duration, pitch in ticks at TPQ from the
+    first bar line), the request's check report and its rank."""
+
+    text: str
+    notes: list[tuple[int, int, int]]
+    report: dict
+    rank: tuple
+
+
+def write_tune(attrs: Attributes, seed: int, *, model_folder: str | None = None) -> Tune:
+    """One tune from the ABC model (guarded by its FormGuard) for the Attributes."""
+    from partita.compose.tunes import compose, tune_rank
+    from partita.tokenizers.abc import to_score
+
+    request = tune_request(attrs)
+    result = compose(_abc_model(model_folder), request, candidates=1, seed=seed)
+    score = to_score(result.text)
+    scale = TPQ / score.ticks_per_quarter
+    notes = sorted((round(n.time * scale), round(n.duration * scale), n.pitch)
+                   for t in score.tracks if not t.is_drum for n in t.notes)
+    return Tune(result.text, notes, result.report, tune_rank(result.report))
+
+
+def fit_octave(notes: list[tuple[int, int, int]], program: int) -> list[tuple[int, int, int]]:
+    """The tune moved by whole octaves into the instrument's range (its middle nearest the
+    range's middle; as many notes inside the range as can be)."""
+    if not notes:
+        return []
+    lo, hi = INSTRUMENT_RANGES.get(program, (55, 84))
+    pitches = [p for _, _, p in notes]
+    best = min(range(-4, 5), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches),
+                                             abs((min(pitches) + max(pitches)) / 2 + 12 * k - (lo + hi) / 2)))
+    return [(t, d, p + 12 * best) for t, d, p in notes]
+
+
+def tune_plan(attrs: Attributes, tune: Tune, seed: int) -> Plan:
+    """The planner's plan with the tune's own chords, one a bar."""
+    base = make_plan(attrs, seed=seed)
+    num, den = base.meter
+    bar_ticks = round(TPQ * 4 * num / den)
+    compound = den == 8 and num % 3 == 0
+    beat = TPQ * 3 // 2 if compound else TPQ * 4 // den
+    chords = harmonize(tune.notes, base.key, bar_ticks=bar_ticks, beat_ticks=beat, bars=len(base.bars))
+    return replace(base, bars=tuple(replace(b, chord=c) for b, c in zip(base.bars, chords, strict=True)))
+
+
+def arrange_tune(attrs: Attributes, tune: Tune, seed: int) -> tuple[Arrangement, dict[str, str]]:
+    """The arrangement of a tune for the Attributes' instruments, and who wrote each part."""
+    plan = tune_plan(attrs, tune, seed)
+    arrangement = arrange(plan, attrs.instruments, style=attrs.style, seed=seed)
+    score = arrangement.score
+    writers = {}
+    rng = random.Random(seed)
+    end = len(plan.bars) * round(TPQ * 4 * plan.meter[0] / plan.meter[1])
+    for track, (name, role), program in zip(score.tracks, arrangement.parts.items(), attrs.instruments, strict=True):
+        line = None
+        if role == "melody":
+            line, writers[name] = fit_octave(tune.notes, program), "abc model"
+        elif role == "melody+comping":   # a keyboard alone: the tune above its own chords
+            line = fit_octave(tune.notes, 0)
+            below = comping_notes(plan, program, rng, attrs.style, low=True)
+            writers[name] = "abc model + arranger"
+        elif role == "harmony" and program in MONOPHONIC:
+            line, writers[name] = fit_octave(tune.notes, program), "abc model (doubling the tune)"
+        else:
+            writers[name] = "arranger"
+        if line is None:
+            continue
+        notes = [Note(t, min(d, end - t), p, 86 if t % TPQ == 0 else 76) for t, d, p in line if t < end]
+        if role == "melody+comping":
+            notes += below
+        track.notes.clear()
+        track.notes.extend(sorted(notes, key=lambda n: (n.time, n.pitch)))
+    return Arrangement(score, arrangement.parts), writers
+
+
+def tune_score(attrs: Attributes, seed: int, *, model_folder: str | None = None) -> tuple[Score, Tune]:
+    """Convenience for evaluations: the arranged score of one tune."""
+    tune = write_tune(attrs, seed, model_folder=model_folder)
+    return arrange_tune(attrs, tune, seed)[0].score, tune

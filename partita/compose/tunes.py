@@ -1,0 +1,177 @@
+"""ABC tunes from a text prompt, with form control: the request (sections, bars per section,
+form letters, meter, key, tempo, dance rhythm), read from a prompt or given; the prompt the
+bar-patch model continues (control codes, then the header); best of N tunes, each written
+under a :class:`~partita.symbolic.abc.guards.FormGuard` and checked by
+:func:`~partita.symbolic.abc.guards.check_tune`.
+
+``partita abc`` and the ABC benchmark call :func:`compose` / :func:`write_candidate`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from partita.errors import PartitaError
+from partita.symbolic.abc.guards import FormGuard, check_tune, form_letters
+from partita.symbolic.abc.model import BarPatchModel
+from partita.symbolic.abc.sample import generate_patch
+from partita.theory import PC_NAMES
+from partita.tokenizers import abc as T
+
+MODE_SUFFIX = {"major": "", "minor": "m", "dorian": "Dor", "mixolydian": "Mix", "lydian": "Lyd",
+               "phrygian": "Phr", "locrian": "Loc", "aeolian": "m", "ionian": ""}
+"""The ABC ``K:`` field's suffix of each mode (``K:ADor``)."""
+
+
+@dataclass
+class TuneRequest:
+    """What to ask the ABC model for: form controls and header fields."""
+
+    sections: int = 2
+    bars_per_section: int = 8
+    form: str | None = None            # e.g. "AABA": sections with the same letter repeat (E:10)
+    meter: tuple[int, int] = (4, 4)
+    key: tuple[int, str] = (7, "major")
+    tempo: float | None = None
+    rhythm: str | None = None          # R: field (reel, jig, hornpipe...)
+
+    def check(self) -> None:
+        """Raises PartitaError when the form is out of the model's range."""
+        if not 1 <= self.sections <= 8:
+            raise PartitaError(f"{self.sections} sections: give 1 to 8")
+        if not 1 <= self.bars_per_section <= 32:
+            raise PartitaError(f"{self.bars_per_section} bars per section: give 1 to 32")
+        if self.form is not None and (len(self.form) != self.sections or not self.form.isalpha()):
+            raise PartitaError(f"form {self.form!r}: one letter per section ({self.sections})")
+
+    def key_field(self) -> str:
+        """The ``K:`` field's value (``G``, ``ADor``, ``F#m``)."""
+        tonic, mode = self.key
+        return PC_NAMES[tonic % 12] + MODE_SUFFIX.get(mode, "")
+
+    def controls(self) -> T.ControlCodes:
+        """The control codes of the form: bars per section, and similarity 10 between sections
+        with the same letter (3 otherwise)."""
+        form = form_letters(self.form, self.sections)
+        sims = tuple(tuple(10 if form[i] == form[j] else 3 for j in range(i)) for i in range(self.sections))
+        return T.ControlCodes((self.bars_per_section,) * self.sections, sims)
+
+    def prompt_text(self) -> str:
+        """Control codes then the header, as the model saw them in training."""
+        num, den = self.meter
+        unit = T.default_unit(f"{num}/{den}")
+        lines = [f"M:{num}/{den}", f"L:{unit}"]
+        if self.tempo:
+            lines.append(f"Q:1/4={round(self.tempo)}")
+        if self.rhythm:
+            lines.append(f"R:{self.rhythm}")
+        lines.append(f"K:{self.key_field()}")
+        return T.format_control_codes(self.controls()) + "\n".join(lines) + "\n"
+
+
+def request_from_prompt(prompt: str, *, sections: int | None = None, bars_per_section: int | None = None,
+                        form: str | None = None, seed: int = 0) -> tuple[TuneRequest, list[str]]:
+    """A :class:`TuneRequest` from a text prompt (dance type, key, meter, tempo), with notes
+    on what was assumed."""
+    from partita.text.parse import parse_prompt
+    from partita.text.vocab import DANCES
+
+    attrs = parse_prompt(prompt, fill=False)
+    notes = list(attrs.notes)
+    dance = next((s for s in attrs.style if s in DANCES), None)
+    low = prompt.lower()
+    if dance is None:
+        dance = next((d for d in sorted(DANCES, key=len, reverse=True) if d in low), None)
+    req = TuneRequest()
+    if form:
+        req.form = form.upper()
+        req.sections = len(form)
+    if sections is not None:
+        req.sections = sections
+    elif not form:
+        req.sections = 2
+        notes.append("sections: 2 (the corpus's usual A and B parts)")
+    if bars_per_section is not None:
+        req.bars_per_section = bars_per_section
+    elif attrs.bars:
+        req.bars_per_section = max(1, attrs.bars // req.sections)
+    if attrs.meter:
+        req.meter = attrs.meter
+    elif dance:
+        req.meter = DANCES[dance][0]
+    if attrs.key:
+        req.key = attrs.key
+    else:
+        notes.append("key: G major (not stated; the corpus's most common)")
+    req.tempo = attrs.tempo
+    req.rhythm = dance
+    req.check()
+    return req, notes
+
+
+@dataclass
+class TuneResult:
+    """The kept tune (control codes, header and body), its request, its :func:`check_tune`
+    report, the reports of every candidate (in seed order) and the seconds all took."""
+
+    text: str
+    request: TuneRequest
+    report: dict
+    candidates: list[dict]
+    seconds: float
+
+
+def tune_rank(report: dict) -> tuple:
+    """How well a tune honours its request, higher is better: valid, sections, bars, form,
+    key, meter, then fewer repaired bars."""
+    return (report.get("valid", False), report.get("sections_ok", False), report.get("bars_ok", False),
+            report.get("form_ok", False), bool(report.get("key_ok")), report.get("meter_ok", False),
+            -report.get("repaired_bars", 0))
+
+
+def write_candidate(model: BarPatchModel, prompt_text: str, request: TuneRequest, *, seed: int, top_p: float = 0.9,
+                    temperature: float = 1.0, guarded: bool = True,
+                    max_patches: int | None = None) -> tuple[str, dict, float]:
+    """One tune for ``prompt_text`` (control codes and header), checked against the
+    request: (text, :func:`check_tune` report with ``repaired_bars`` when guarded, seconds).
+    The guard measures bars under the prompt's own ``L:`` field."""
+    tok = T.AbcTokenizer(model.config.patch_size)
+    prompt = [[T.BOS_PATCH, *tok.char_ids(p), T.EOS_PATCH] for p in prompt_text.splitlines(keepends=True)]
+    unit = next((line[2:].strip() for line in prompt_text.splitlines() if line.startswith("L:")), None)
+    guard = FormGuard(request, unit=unit) if guarded else None
+    t0 = time.perf_counter()
+    new = generate_patch(model, prompt, max_patches=max_patches, top_p=top_p, temperature=temperature, seed=seed,
+                         guard=guard)
+    seconds = time.perf_counter() - t0
+    text = prompt_text + tok.decode(new)
+    if not text.endswith("\n"):
+        text += "\n"
+    report = check_tune(text, request)
+    if guard is not None:
+        report["repaired_bars"] = guard.repairs
+    return text, report, seconds
+
+
+def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, seed: int = 0,
+            top_p: float = 0.9, temperature: float = 1.0, guarded: bool = True) -> TuneResult:
+    """Tunes from the model for the request (seeds ``seed, seed + 1, ...``); the one that
+    honours it best (:func:`tune_rank`: valid, sections, bars, form, key, meter, fewest
+    repaired bars, in that order; the earliest among equals) is kept. ``guarded`` writes
+    each under a :class:`FormGuard` (bars that fill the meter, barlines where the form puts
+    them); without it the model's text stands as sampled."""
+    from partita.compose.rerank import best_of_n
+
+    request.check()
+    prompt_text = request.prompt_text()
+    # long bars take two patches
+    budget = len(prompt_text.splitlines()) + 3 * request.sections * request.bars_per_section + 8
+    t0 = time.perf_counter()
+
+    def write(s: int) -> tuple[str, dict, float]:
+        return write_candidate(model, prompt_text, request, seed=s, top_p=top_p, temperature=temperature,
+                               guarded=guarded, max_patches=budget)
+
+    chosen, written = best_of_n(write, lambda c: (c[1], tune_rank(c[1])), n=candidates, seed=seed)
+    return TuneResult(chosen.value[0], request, chosen.report, [c.report for c in written],
+                      time.perf_counter() - t0)
