@@ -1,6 +1,11 @@
 """The ``partita`` command: a few lines per verb over the Python API.
 
-Arguments are parsed before anything heavy is imported, so ``partita --help`` is instant.
+Each verb has an ``add_<verb>(subparsers)`` function that declares its options, next to the
+``_<verb>(args)`` function that runs it; :func:`build_parser` only calls the ``add_``
+functions. Arguments are parsed before anything heavy is imported (each verb imports what
+it needs when it runs), so ``partita --help`` is instant. Where a verb's options mirror an
+API record (``GenerateRequest``, ``SamplingConfig``), an option left out stays None here and
+the record's own default applies: defaults are defined once, in the API.
 Every failure a user can cause prints one line on stderr and exits with code 2.
 """
 
@@ -12,8 +17,57 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_USAGE = 2
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+WRITERS = ("auto", "tune", "chorale", "figaro", "arranger")
+"""``--writer`` choices: partita.compose.text_to_midi.WRITERS, repeated here so that the
+parser needs no import (tests/test_cli_imports.py checks that the two agree)."""
+
+
+def given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The options among ``names`` that the user gave (not None): passed on as keywords,
+    they leave the API's own defaults in place for the rest."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def add_training_options(parser: argparse.ArgumentParser, *, steps: int, batch_size: int, lr: float | None = 1e-3,
+                         eval_every: int | None = None, limit_help: str = "only this many corpus pieces") -> None:
+    """--steps --batch-size [--lr] [--eval-every] --limit --threads --seed --quiet."""
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    if lr is not None:
+        parser.add_argument("--lr", type=float, default=lr)
+    if eval_every is not None:
+        parser.add_argument("--eval-every", type=int, default=eval_every)
+    parser.add_argument("--limit", type=int, help=limit_help)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true")
+
+
+# ---- data: build, captions, stats ----
+
+def add_data(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="the offline corpus: build the cache, print statistics")
+    data.set_defaults(help_parser=data)
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    add_data_build(data_sub)
+    add_data_captions(data_sub)
+    add_data_stats(data_sub)
+
+
+def add_data_build(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("build", help="parse the corpus once into the cache (parquet)")
+    b.add_argument("--datasets", help="comma-separated: abc_tunes,chorales,classical (default: all)")
+    b.add_argument("--midi-folder", help="also build a folder of your own MIDI files")
+    b.add_argument("--jsonl", help="also build a MidiCaps-style jsonl of captions and MIDI paths")
+    b.add_argument("--cache-dir", help="cache folder (default $PARTITA_CACHE or ~/.cache/partita)")
+    b.add_argument("--workers", type=int, help="processes (default: one per core)")
+    b.add_argument("--limit", type=int, help="only the first N pieces of each dataset")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=_data_build)
 
 
 def _data_build(args: argparse.Namespace) -> int:
@@ -34,6 +88,18 @@ def _data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_data_captions(sub: argparse._SubParsersAction) -> None:
+    dc = sub.add_parser("captions", help="MidiCaps-style captions of corpus pieces, and how well the "
+                        "prompt parser reads them back")
+    dc.add_argument("-o", "--output", required=True, help="a .jsonl file")
+    dc.add_argument("--split", default="train", choices=["train", "valid", "test"])
+    dc.add_argument("--per-piece", type=int, default=3)
+    dc.add_argument("--limit", type=int, help="only this many pieces")
+    dc.add_argument("--seed", type=int, default=0)
+    dc.add_argument("--quiet", action="store_true")
+    dc.set_defaults(func=_data_captions)
+
+
 def _data_captions(args: argparse.Namespace) -> int:
     from partita.text.captions import Caption, corpus_captions, parser_agreement, write_jsonl
 
@@ -44,6 +110,14 @@ def _data_captions(args: argparse.Namespace) -> int:
     print(json.dumps(agreement))
     print(f"wrote {args.output}: {len(rows)} captions")
     return 0
+
+
+def add_data_stats(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("stats", help="counts per dataset, collection and split; notes, bars, keys, meters")
+    s.add_argument("--datasets", help="comma-separated subset")
+    s.add_argument("--cache-dir", help="cache folder")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=_data_stats)
 
 
 def _data_stats(args: argparse.Namespace) -> int:
@@ -67,6 +141,16 @@ def _data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- files: info, convert, tokenize, analyze, render, transcribe, evaluate ----
+
+def add_info(sub: argparse._SubParsersAction) -> None:
+    i = sub.add_parser("info", help="tracks, instruments, notes, duration, tempo, meter, key of a file")
+    i.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    i.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.set_defaults(func=_info)
+
+
 def _info(args: argparse.Namespace) -> int:
     from partita.score import info, read
 
@@ -88,6 +172,14 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_convert(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
+    c.add_argument("input")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("--tune", type=int, help="ABC input: the X: number of the tune")
+    c.set_defaults(func=_convert)
+
+
 def _convert(args: argparse.Namespace) -> int:
     from partita.fileio import check_not_input
     from partita.score import read, write
@@ -99,125 +191,13 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
-
-
-def _analyze_audio(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from partita.mir.audio import analyze_audio, load_audio
-
-    audio, sr = load_audio(args.file)
-    result = analyze_audio(audio, sr)
-    if args.json:
-        print(json.dumps({"file": str(args.file), "sample_rate": sr, **asdict(result)}))
-        return 0
-    print(args.file)
-    peak = f"{result.peak_dbfs:.1f} dBFS" if result.peak_dbfs is not None else "-inf dBFS"
-    print(f"  length     {result.seconds:.2f} s at {sr} Hz, peak {peak}" + (" (silent)" if result.silent else ""))
-    print(f"  tempo      {result.tempo if result.tempo else 'none'} bpm, {len(result.beats)} beats")
-    print(f"  key        {result.key_name or 'none'} (chroma, profile aarden)")
-    return 0
-
-
-def _analyze(args: argparse.Namespace) -> int:
-    from partita.mir.analysis import analyze, describe
-    from partita.score import read
-
-    if Path(args.file).suffix.lower() in AUDIO_SUFFIXES:
-        return _analyze_audio(args)
-    score = read(args.file, tune=args.tune)
-    result = analyze(score, profile=args.profile, chords=not args.no_chords)
-    if args.json:
-        print(json.dumps({"file": str(args.file), **result.to_dict()}))
-        return 0
-    print(args.file)
-    for line in describe(result):
-        print(f"  {line}")
-    return 0
-
-
-def _transcribe(args: argparse.Namespace) -> int:
-    from partita.fileio import check_not_input
-    from partita.mir.transcribe import transcribe
-    from partita.score import write
-
-    check_not_input(args.output, args.input)
-    score = transcribe(args.input, onset_threshold=args.onset_threshold, frame_threshold=args.frame_threshold)
-    if score.note_num() == 0:
-        from partita.errors import InputError
-
-        raise InputError(args.input, "no notes found in the audio; nothing written")
-    write(score, args.output)
-    print(f"wrote {args.output} ({score.note_num()} notes)")
-    return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from partita.errors import PartitaError
-    from partita.mir import evaluate
-
-    out = Path(args.output)
-    if args.midi_folder:
-        rows = evaluate.run_folder(args.midi_folder, progress=not args.quiet)
-    elif args.prompts and args.command:
-        out.mkdir(parents=True, exist_ok=True)
-        rows = evaluate.run_prompts(evaluate.read_prompts(args.prompts), args.command, out, seed=args.seed,
-                                    progress=not args.quiet)
-    else:
-        raise PartitaError("give --midi-folder DIR, or --prompts FILE.jsonl with --command TEMPLATE")
-    json_path, md_path = evaluate.write_results(rows, out)
-    print(md_path.read_text(), end="")
-    print(f"wrote {json_path} and {md_path}")
-    return 0
-
-
-def _train_ddsp(args: argparse.Namespace) -> int:
-    from partita.audio_render.ddsp.train import train
-
-    out = args.output or f"checkpoints/ddsp-{args.instrument}"
-    card = train(args.instrument, out, steps=args.steps, n_phrases=args.phrases, batch_size=args.batch_size,
-                 crop_seconds=args.crop_seconds, seed=args.seed, threads=args.threads, progress=not args.quiet)
-    print(f"wrote {out}: held-out {json.dumps(card['heldout'])}, {card['wall_seconds']:.0f} s")
-    return 0
-
-
-def _generate(args: argparse.Namespace) -> int:
-    from partita.compose.text_to_midi import generate, write_generation
-
-    description = None
-    if args.description:
-        from partita.compose.description_file import read_description
-
-        description = read_description(args.description)
-    gen = generate(args.prompt, seed=args.seed, bars=args.bars, candidates=args.candidates,
-                   use_embeddings=not args.no_embeddings, model=None if args.arranger_only else args.model,
-                   description=description, writer="arranger" if args.arranger_only else args.writer)
-    name = Path(args.description).stem if args.description and not args.prompt.strip() else None
-    paths = write_generation(gen, args.output, render=args.render, engine=args.engine, name=name)
-    print(f"prompt: {args.prompt}" + (f" + description {args.description}" if args.description else ""))
-    for note in gen.attributes.notes:
-        print(f"  note: {note}")
-    print(gen.report.markdown())
-    writers = gen.writers or {}
-    print("parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in gen.parts.items()))
-    print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores} in {gen.seconds:.1f} s")
-    for path in paths.values():
-        print(f"wrote {path}")
-    return 0
-
-
-def _render(args: argparse.Namespace) -> int:
-    from partita.audio_render import render_to_file
-    from partita.fileio import check_not_input
-    from partita.score import duration_seconds, read
-
-    check_not_input(args.output, args.input)
-    score = read(args.input, tune=args.tune)
-    path = render_to_file(score, args.output, engine=args.engine, soundfont=args.soundfont,
-                          sample_rate=args.sample_rate, humanize=0 if args.no_humanize else 1.0, seed=args.seed)
-    print(f"wrote {path} ({duration_seconds(score):.1f} s of music, engine {args.engine})")
-    return 0
+def add_tokenize(sub: argparse._SubParsersAction) -> None:
+    k = sub.add_parser("tokenize", help="print the tokens of a file (remi, anticipation or abc)")
+    k.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    k.add_argument("--tokenizer", default="remi", choices=["remi", "anticipation", "abc"])
+    k.add_argument("--ids", action="store_true", help="print token ids instead of names")
+    k.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    k.set_defaults(func=_tokenize)
 
 
 def _tokenize(args: argparse.Namespace) -> int:
@@ -266,15 +246,201 @@ def _tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_anticipatory(args: argparse.Namespace) -> int:
-    from partita.symbolic.amt.train import train
+def add_analyze(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("analyze", help="key, tempo, meter, chords, instruments, range, density, muspy metrics")
+    a.add_argument("file", help="a MIDI, MusicXML or ABC file, or a WAV/FLAC (tempo, beats, key)")
+    a.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    a.add_argument("--profile", default="aarden", choices=["aarden", "krumhansl", "temperley", "bellman", "simple"],
+                   help="key profile (default aarden)")
+    a.add_argument("--no-chords", action="store_true", help="skip chord recognition")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.set_defaults(func=_analyze)
 
-    record = train(args.output, steps=args.steps, batch_size=args.batch_size, lr=args.lr, n_layer=args.layers,
-                   n_embd=args.width, n_head=args.heads, limit=args.limit, seed=args.seed, threads=args.threads,
-                   eval_every=args.eval_every, autoregressive_only=args.autoregressive_only, progress=not args.quiet,
-                   stop_after=args.stop_after)
-    print(f"wrote {args.output}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+
+def _analyze(args: argparse.Namespace) -> int:
+    from partita.mir.analysis import analyze, describe
+    from partita.score import read
+
+    if Path(args.file).suffix.lower() in AUDIO_SUFFIXES:
+        return _analyze_audio(args)
+    score = read(args.file, tune=args.tune)
+    result = analyze(score, profile=args.profile, chords=not args.no_chords)
+    if args.json:
+        print(json.dumps({"file": str(args.file), **result.to_dict()}))
+        return 0
+    print(args.file)
+    for line in describe(result):
+        print(f"  {line}")
     return 0
+
+
+def _analyze_audio(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from partita.mir.audio import analyze_audio, load_audio
+
+    audio, sr = load_audio(args.file)
+    result = analyze_audio(audio, sr)
+    if args.json:
+        print(json.dumps({"file": str(args.file), "sample_rate": sr, **asdict(result)}))
+        return 0
+    print(args.file)
+    peak = f"{result.peak_dbfs:.1f} dBFS" if result.peak_dbfs is not None else "-inf dBFS"
+    print(f"  length     {result.seconds:.2f} s at {sr} Hz, peak {peak}" + (" (silent)" if result.silent else ""))
+    print(f"  tempo      {result.tempo if result.tempo else 'none'} bpm, {len(result.beats)} beats")
+    print(f"  key        {result.key_name or 'none'} (chroma, profile aarden)")
+    return 0
+
+
+def add_render(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("render", help="render a score to audio (WAV or FLAC)")
+    r.add_argument("input", help="a MIDI, MusicXML or ABC file")
+    r.add_argument("-o", "--output", required=True, help="a .wav or .flac file")
+    r.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"],
+                   help="soundfont (embedded, default), fluidsynth (Debian's FluidR3), ddsp (trained performers)")
+    r.add_argument("--soundfont", help="any .sf2 file")
+    r.add_argument("--sample-rate", type=int, default=44100)
+    r.add_argument("--no-humanize", action="store_true", help="play exactly as written")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--tune", type=int, help="ABC input: the X: number of the tune")
+    r.set_defaults(func=_render)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from partita.audio_render import render_to_file
+    from partita.fileio import check_not_input
+    from partita.score import duration_seconds, read
+
+    check_not_input(args.output, args.input)
+    score = read(args.input, tune=args.tune)
+    path = render_to_file(score, args.output, engine=args.engine, soundfont=args.soundfont,
+                          sample_rate=args.sample_rate, humanize=0 if args.no_humanize else 1.0, seed=args.seed)
+    print(f"wrote {path} ({duration_seconds(score):.1f} s of music, engine {args.engine})")
+    return 0
+
+
+def add_transcribe(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("transcribe", help="audio to MIDI with Basic Pitch (ONNX)")
+    t.add_argument("input", help="a WAV/FLAC file (any rate, mono or stereo)")
+    t.add_argument("-o", "--output", required=True, help="the MIDI (or MusicXML/ABC) file to write")
+    t.add_argument("--onset-threshold", type=float, default=0.7)
+    t.add_argument("--frame-threshold", type=float, default=0.4)
+    t.set_defaults(func=_transcribe)
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from partita.fileio import check_not_input
+    from partita.mir.transcribe import transcribe
+    from partita.score import write
+
+    check_not_input(args.output, args.input)
+    score = transcribe(args.input, onset_threshold=args.onset_threshold, frame_threshold=args.frame_threshold)
+    if score.note_num() == 0:
+        from partita.errors import InputError
+
+        raise InputError(args.input, "no notes found in the audio; nothing written")
+    write(score, args.output)
+    print(f"wrote {args.output} ({score.note_num()} notes)")
+    return 0
+
+
+def add_evaluate(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("evaluate", help="measure a folder of MIDI, or run a command over prompts; JSON + markdown")
+    e.add_argument("--midi-folder", help="measure every MIDI file in this folder")
+    e.add_argument("--prompts", help="jsonl: {\"prompt\": ..., \"attributes\": {...}} per line")
+    e.add_argument("--command", help="command template with {prompt}, {out} and {seed}, run once per prompt")
+    e.add_argument("-o", "--output", required=True, help="folder for results.json, results.md (and outputs)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the first prompt (+1 per prompt)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+    from partita.mir import evaluate
+
+    out = Path(args.output)
+    if args.midi_folder:
+        rows = evaluate.run_folder(args.midi_folder, progress=not args.quiet)
+    elif args.prompts and args.command:
+        out.mkdir(parents=True, exist_ok=True)
+        rows = evaluate.run_prompts(evaluate.read_prompts(args.prompts), args.command, out, seed=args.seed,
+                                    progress=not args.quiet)
+    else:
+        raise PartitaError("give --midi-folder DIR, or --prompts FILE.jsonl with --command TEMPLATE")
+    json_path, md_path = evaluate.write_results(rows, out)
+    print(md_path.read_text(), end="")
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+# ---- text to music: generate ----
+
+def add_generate(sub: argparse._SubParsersAction) -> None:
+    """The options of ``GenerateRequest`` (seed, candidates, model, writer) default to None
+    here: :func:`_generate` passes on only those given, and the record's defaults hold."""
+    g = sub.add_parser("generate", help="text prompt -> MIDI (+ MusicXML, JSON report, audio with --render)")
+    g.add_argument("prompt", nargs="?", default="",
+                   help='e.g. "a jig in D major for fiddle and tin whistle, 32 bars" (optional with --description)')
+    g.add_argument("-o", "--output", default="out", help="output folder (default out/)")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--bars", type=int, help="length in bars (overrides the prompt)")
+    g.add_argument("--candidates", type=int, help="candidates to write and rerank by fidelity")
+    g.add_argument("--render", action="store_true", help="also render audio (WAV)")
+    g.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"])
+    g.add_argument("--no-embeddings", action="store_true", help="skip MiniLM style matching (faster start)")
+    g.add_argument("--model", help="a FIGARO checkpoint folder: the model writes melody and "
+                   "harmony parts (default: the shipped checkpoints/figaro)")
+    g.add_argument("--arranger-only", action="store_true", help="every part from the rule-based arranger (fast)")
+    g.add_argument("--writer", choices=WRITERS,
+                   help="who writes the melody: auto = the ABC tune model for the corpus's tune styles (jigs, "
+                   "reels, hornpipes, polkas, waltzes, marches, folk songs), four voices for chorales and hymns, the "
+                   "FIGARO model otherwise")
+    g.add_argument("--description", metavar="FILE", help="a per-bar description (JSON or YAML: key, meter, tempo, "
+                   "instruments, and bars of chord / density / instruments / section / repeat) instead of the planner")
+    g.set_defaults(func=_generate)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from partita.compose.text_to_midi import GenerateRequest, generate, write_generation
+
+    description = None
+    if args.description:
+        from partita.compose.description_file import read_description
+
+        description = read_description(args.description)
+    options = given(args, "seed", "bars", "candidates", "model", "writer")
+    if args.no_embeddings:
+        options["use_embeddings"] = False
+    if args.arranger_only:
+        options.update(model=None, writer="arranger")
+    gen = generate(GenerateRequest(args.prompt, description=description, **options))
+    name = Path(args.description).stem if args.description and not args.prompt.strip() else None
+    paths = write_generation(gen, args.output, render=args.render, engine=args.engine, name=name)
+    print(f"prompt: {args.prompt}" + (f" + description {args.description}" if args.description else ""))
+    for note in gen.attributes.notes:
+        print(f"  note: {note}")
+    print(gen.report.markdown())
+    writers = gen.writers or {}
+    print("parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in gen.parts.items()))
+    print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores} in {gen.seconds:.1f} s")
+    for path in paths.values():
+        print(f"wrote {path}")
+    return 0
+
+
+# ---- the anticipatory model: accompany, infill, continue ----
+
+def add_amt_options(v: argparse.ArgumentParser, *, free_help: str) -> None:
+    """-o, --model and the sampling options (``SamplingConfig``: seed, top-p, temperature;
+    None here, the record's defaults apply), --free."""
+    v.add_argument("-o", "--output", required=True)
+    v.add_argument("--model", help="checkpoint folder (default: the shipped checkpoints/amt-small; released AMT "
+                                        "folders work)")
+    v.add_argument("--seed", type=int)
+    v.add_argument("--top-p", type=float)
+    v.add_argument("--temperature", type=float)
+    v.add_argument("--free", action="store_true", help=free_help)
 
 
 def _amt_model(path: str | None):  # noqa: ANN202 - a torch module
@@ -293,9 +459,10 @@ def _sampling(args: argparse.Namespace):  # noqa: ANN202 - a SamplingConfig
     from partita.errors import PartitaError
     from partita.sampling import SamplingConfig
 
-    if not 0 < args.top_p <= 1 or args.temperature <= 0:
+    config = SamplingConfig(**given(args, "top_p", "temperature", "seed"))
+    if not 0 < config.top_p <= 1 or config.temperature <= 0:
         raise PartitaError("--top-p must be in (0, 1] and --temperature above 0")
-    return SamplingConfig(top_p=args.top_p, temperature=args.temperature, seed=args.seed)
+    return config
 
 
 def _instrument_list(text: str | None) -> list[int] | None:
@@ -311,6 +478,18 @@ def _instrument_list(text: str | None) -> list[int] | None:
     if not found:
         raise PartitaError(f"--instruments {text!r}: no instrument names recognised (try e.g. piano,bass)")
     return list(found)
+
+
+def add_accompany(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser("accompany", help="accompany a melody (the anticipatory model)")
+    v.add_argument("melody", help="a MIDI, MusicXML or ABC file")
+    add_amt_options(v, free_help="the model alone: no key guard, harmony guard (no seconds, sevenths or tritone "
+                                 "against the melody) or cover guard")
+    v.add_argument("--instruments", help="e.g. piano,bass (names as in prompts)")
+    v.add_argument("--candidates", type=int, default=4,
+                   help="sample N accompaniments, keep the one that supports the melody best "
+                        "(default 4; 1 is four times faster)")
+    v.set_defaults(func=_accompany)
 
 
 def _accompany(args: argparse.Namespace) -> int:
@@ -334,6 +513,17 @@ def _accompany(args: argparse.Namespace) -> int:
           f"harmonic support {best.report['harmonic_support']:.2f}, coverage {best.report['coverage']:.2f}"
           + (f" (best of {len(candidates)})" if len(candidates) > 1 else ""))
     return 0
+
+
+def add_infill(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser("infill", help="regenerate a span of a piece, keep the rest (the anticipatory model)")
+    v.add_argument("input", help="a MIDI, MusicXML or ABC file")
+    add_amt_options(v, free_help="the model alone: no key guard")
+    v.add_argument("--start-bar", type=int)
+    v.add_argument("--end-bar", type=int)
+    v.add_argument("--start", type=float, help="seconds")
+    v.add_argument("--end", type=float, help="seconds")
+    v.set_defaults(func=_infill)
 
 
 def _span_seconds(piece, args: argparse.Namespace) -> tuple[float, float]:  # noqa: ANN001 - a Score
@@ -369,6 +559,16 @@ def _infill(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_continue(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser("continue", help="continue a piece (the anticipatory model)")
+    v.add_argument("input", help="a MIDI, MusicXML or ABC file")
+    add_amt_options(v, free_help="the model alone: no key guard")
+    v.add_argument("--bars", type=int, help="bars to add (the meter and tempo at the end)")
+    v.add_argument("--seconds", type=float, help="or seconds to add")
+    v.add_argument("--instruments", help="instruments of the continuation (default: the piece's)")
+    v.set_defaults(func=_continue)
+
+
 def _continue(args: argparse.Namespace) -> int:
     from partita.compose.accompany import continue_piece
     from partita.errors import PartitaError
@@ -397,6 +597,102 @@ def _continue(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}: {seconds:.1f} s added after {piece.note_num()} notes "
           f"({out.note_num() - piece.note_num()} new)")
     return 0
+
+
+# ---- themes, theme, abc ----
+
+def add_themes(sub: argparse._SubParsersAction) -> None:
+    th = sub.add_parser("themes", help="the themes of a piece: melody segments that return, with variations")
+    th.add_argument("file", help="a MIDI, MusicXML or ABC file")
+    th.add_argument("--bars", type=int, default=2, help="segment length in bars")
+    th.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
+    th.add_argument("--model", help="embedder folder (default: the shipped checkpoints/theme-embedder)")
+    th.add_argument("--json", action="store_true")
+    th.set_defaults(func=_themes)
+
+
+def _themes(args: argparse.Namespace) -> int:
+    from partita import checkpoints
+    from partita.errors import PartitaError
+    from partita.score import read
+    from partita.symbolic.theme.retrieval import find_themes, load
+
+    if not 1 <= args.bars <= 8:
+        raise PartitaError(f"--bars {args.bars}: give 1 to 8")
+    model, _ = load(checkpoints.resolve(args.model, "theme-embedder"))
+    score = read(args.file, tune=args.tune)
+    found = find_themes(model, score, bars=args.bars)
+    if args.json:
+        print(json.dumps([{"start_bar": t.start_bar, "bars": t.bars, "occurrences": t.occurrences,
+                           "notes": [list(n) for n in t.notes]} for t in found]))
+        return 0
+    if not found:
+        print(f"{args.file}: no {args.bars}-bar segment returns (no theme found)")
+        return 0
+    from partita.theory import PC_NAMES as names
+
+    for i, t in enumerate(found, 1):
+        pitches = " ".join(f"{names[p % 12]}{p // 12 - 1}" for _, _, p in t.notes)
+        print(f"theme {i}: bars {t.start_bar}-{t.start_bar + t.bars - 1}, returns at bars "
+              f"{', '.join(map(str, t.occurrences))}: {pitches}")
+    return 0
+
+
+def add_theme(sub: argparse._SubParsersAction) -> None:
+    te = sub.add_parser("theme", help="a melody that states a given theme again and again (Theme Transformer)")
+    te.add_argument("theme", help="the theme: a MIDI, MusicXML or ABC file")
+    te.add_argument("-o", "--output", required=True)
+    te.add_argument("--bars", type=int, default=24)
+    te.add_argument("--every", type=int, default=8, help="the theme returns every N bars")
+    te.add_argument("--model", help="checkpoint folder (default: the shipped checkpoints/theme)")
+    te.add_argument("--seed", type=int, default=0)
+    te.add_argument("--top-p", type=float, default=0.9)
+    te.add_argument("--temperature", type=float, default=1.0)
+    te.set_defaults(func=_theme)
+
+
+def _theme(args: argparse.Namespace) -> int:
+    from partita import checkpoints
+    from partita.errors import PartitaError
+    from partita.fileio import check_not_input
+    from partita.score import read, write
+    from partita.symbolic.theme.data import to_score
+    from partita.symbolic.theme.model import load
+    from partita.symbolic.theme.retrieval import melody_notes
+    from partita.symbolic.theme.sample import generate
+
+    check_not_input(args.output, args.theme)
+    if not 1 <= args.bars <= 128:
+        raise PartitaError(f"--bars {args.bars}: give 1 to 128")
+    model, _ = load(checkpoints.resolve(args.model, "theme"))
+    score = read(args.theme)
+    notes = melody_notes(score)
+    sigs = sorted(score.time_signatures, key=lambda t: t.time)
+    meter = (sigs[0].numerator, sigs[0].denominator) if sigs else (4, 4)
+    qpm = score.tempos[0].qpm if len(score.tempos) else 100.0
+    melody = generate(model, notes, bars=args.bars, beats_per_bar=meter[0] * 4 / meter[1], every=args.every,
+                      seed=args.seed, top_p=args.top_p, temperature=args.temperature)
+    program = next((t.program for t in score.tracks if not t.is_drum), 73)
+    write(to_score(melody, meter, qpm, program), args.output)
+    print(f"wrote {args.output}: {len(melody)} notes in {args.bars} bars, theme planned every {args.every} bars")
+    return 0
+
+
+def add_abc(sub: argparse._SubParsersAction) -> None:
+    ab = sub.add_parser("abc", help="an ABC tune from a prompt, with form control (the TunesFormer model)")
+    ab.add_argument("prompt", help='e.g. "a lively reel in D"')
+    ab.add_argument("-o", "--output", required=True, help="the .abc file")
+    ab.add_argument("--sections", type=int)
+    ab.add_argument("--bars-per-section", type=int)
+    ab.add_argument("--form", help="e.g. AABA: sections with the same letter repeat")
+    ab.add_argument("--candidates", type=int, default=4, help="tunes sampled; the one honouring the request kept")
+    ab.add_argument("--midi", help="also write a MIDI file")
+    ab.add_argument("--musicxml", help="also write MusicXML")
+    ab.add_argument("--model", help="checkpoint folder (default checkpoints/abc-tunesformer)")
+    ab.add_argument("--seed", type=int, default=0)
+    ab.add_argument("--top-p", type=float, default=0.9)
+    ab.add_argument("--temperature", type=float, default=1.0)
+    ab.set_defaults(func=_abc)
 
 
 def _abc(args: argparse.Namespace) -> int:
@@ -439,6 +735,57 @@ def _abc(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- train: ddsp, abc, figaro, themes, theme, anticipatory ----
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    tr = sub.add_parser("train", help="train a model (reproduces the shipped checkpoints)")
+    tr.set_defaults(help_parser=tr)
+    tr_sub = tr.add_subparsers(dest="train_command", metavar="MODEL")
+    add_train_ddsp(tr_sub)
+    add_train_abc(tr_sub)
+    add_train_figaro(tr_sub)
+    add_train_themes(tr_sub)
+    add_train_theme(tr_sub)
+    add_train_anticipatory(tr_sub)
+
+
+def add_train_ddsp(sub: argparse._SubParsersAction) -> None:
+    td = sub.add_parser("ddsp", help="a DDSP performer for one instrument, from soundfont renders")
+    td.add_argument("--instrument", required=True,
+                    choices=["violin", "viola", "cello", "flute", "clarinet", "trumpet"])
+    td.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/ddsp-INSTRUMENT)")
+    td.add_argument("--steps", type=int, default=2000)
+    td.add_argument("--phrases", type=int, default=240, help="phrases rendered (a tenth held out)")
+    td.add_argument("--batch-size", type=int, default=8)
+    td.add_argument("--crop-seconds", type=float, default=1.0)
+    td.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
+    td.add_argument("--seed", type=int, default=0)
+    td.add_argument("--quiet", action="store_true")
+    td.set_defaults(func=_train_ddsp)
+
+
+def _train_ddsp(args: argparse.Namespace) -> int:
+    from partita.audio_render.ddsp.train import train
+
+    out = args.output or f"checkpoints/ddsp-{args.instrument}"
+    card = train(args.instrument, out, steps=args.steps, n_phrases=args.phrases, batch_size=args.batch_size,
+                 crop_seconds=args.crop_seconds, seed=args.seed, threads=args.threads, progress=not args.quiet)
+    print(f"wrote {out}: held-out {json.dumps(card['heldout'])}, {card['wall_seconds']:.0f} s")
+    return 0
+
+
+def add_train_abc(sub: argparse._SubParsersAction) -> None:
+    tb = sub.add_parser("abc", help="the TunesFormer-style bar-patch ABC model (or --flat baseline)")
+    tb.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/abc-tunesformer)")
+    tb.add_argument("--flat", action="store_true", help="the plain character-level baseline of the same size")
+    tb.add_argument("--width", type=int, default=256)
+    tb.add_argument("--patch-layers", type=int, default=4)
+    tb.add_argument("--char-layers", type=int, default=2)
+    tb.add_argument("--heads", type=int, default=4)
+    add_training_options(tb, steps=3000, batch_size=16, eval_every=500, limit_help="only this many training tunes")
+    tb.set_defaults(func=_train_abc)
+
+
 def _train_abc(args: argparse.Namespace) -> int:
     from partita.symbolic.abc.model import AbcModelConfig
     from partita.symbolic.abc.train import train
@@ -450,6 +797,18 @@ def _train_abc(args: argparse.Namespace) -> int:
                    seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet)
     print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
     return 0
+
+
+def add_train_figaro(sub: argparse._SubParsersAction) -> None:
+    tf = sub.add_parser("figaro", help="the FIGARO-style description-to-REMI model on the corpus cache")
+    tf.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/figaro)")
+    tf.add_argument("--no-descriptions", action="store_true", help="the ablation: attribute tokens and bar markers only")
+    tf.add_argument("--width", type=int, default=256)
+    tf.add_argument("--context", type=int, default=512, help="tokens per training window (and the model's positions)")
+    tf.add_argument("--layers", type=int, default=4)
+    tf.add_argument("--heads", type=int, default=4)
+    add_training_options(tf, steps=2000, batch_size=8, eval_every=250)
+    tf.set_defaults(func=_train_figaro)
 
 
 def _train_figaro(args: argparse.Namespace) -> int:
@@ -465,31 +824,18 @@ def _train_figaro(args: argparse.Namespace) -> int:
     return 0
 
 
-def _themes(args: argparse.Namespace) -> int:
-    from partita import checkpoints
-    from partita.errors import PartitaError
-    from partita.score import read
-    from partita.symbolic.theme.retrieval import find_themes, load
-
-    if not 1 <= args.bars <= 8:
-        raise PartitaError(f"--bars {args.bars}: give 1 to 8")
-    model, _ = load(checkpoints.resolve(args.model, "theme-embedder"))
-    score = read(args.file, tune=args.tune)
-    found = find_themes(model, score, bars=args.bars)
-    if args.json:
-        print(json.dumps([{"start_bar": t.start_bar, "bars": t.bars, "occurrences": t.occurrences,
-                           "notes": [list(n) for n in t.notes]} for t in found]))
-        return 0
-    if not found:
-        print(f"{args.file}: no {args.bars}-bar segment returns (no theme found)")
-        return 0
-    from partita.theory import PC_NAMES as names
-
-    for i, t in enumerate(found, 1):
-        pitches = " ".join(f"{names[p % 12]}{p // 12 - 1}" for _, _, p in t.notes)
-        print(f"theme {i}: bars {t.start_bar}-{t.start_bar + t.bars - 1}, returns at bars "
-              f"{', '.join(map(str, t.occurrences))}: {pitches}")
-    return 0
+def add_train_themes(sub: argparse._SubParsersAction) -> None:
+    tt = sub.add_parser("themes", help="the theme-retrieval segment embedder (contrastive, on corpus melodies)")
+    tt.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/theme-embedder)")
+    tt.add_argument("--steps", type=int, default=1500)
+    tt.add_argument("--batch-size", type=int, default=128)
+    tt.add_argument("--limit", type=int, default=3000, help="corpus pieces to cut segments from")
+    tt.add_argument("--threads", type=int)
+    tt.add_argument("--seed", type=int, default=0)
+    tt.add_argument("--quiet", action="store_true")
+    tt.add_argument("--resume", action="store_true",
+                    help="continue the embedder in the output folder for --steps more")
+    tt.set_defaults(func=_train_themes)
 
 
 def _train_themes(args: argparse.Namespace) -> int:
@@ -502,31 +848,14 @@ def _train_themes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _theme(args: argparse.Namespace) -> int:
-    from partita import checkpoints
-    from partita.errors import PartitaError
-    from partita.fileio import check_not_input
-    from partita.score import read, write
-    from partita.symbolic.theme.data import to_score
-    from partita.symbolic.theme.model import load
-    from partita.symbolic.theme.retrieval import melody_notes
-    from partita.symbolic.theme.sample import generate
-
-    check_not_input(args.output, args.theme)
-    if not 1 <= args.bars <= 128:
-        raise PartitaError(f"--bars {args.bars}: give 1 to 128")
-    model, _ = load(checkpoints.resolve(args.model, "theme"))
-    score = read(args.theme)
-    notes = melody_notes(score)
-    sigs = sorted(score.time_signatures, key=lambda t: t.time)
-    meter = (sigs[0].numerator, sigs[0].denominator) if sigs else (4, 4)
-    qpm = score.tempos[0].qpm if len(score.tempos) else 100.0
-    melody = generate(model, notes, bars=args.bars, beats_per_bar=meter[0] * 4 / meter[1], every=args.every,
-                      seed=args.seed, top_p=args.top_p, temperature=args.temperature)
-    program = next((t.program for t in score.tracks if not t.is_drum), 73)
-    write(to_score(melody, meter, qpm, program), args.output)
-    print(f"wrote {args.output}: {len(melody)} notes in {args.bars} bars, theme planned every {args.every} bars")
-    return 0
+def add_train_theme(sub: argparse._SubParsersAction) -> None:
+    tm = sub.add_parser("theme", help="the Theme Transformer (or --baseline: theme as a prompt)")
+    tm.add_argument("-o", "--output")
+    tm.add_argument("--baseline", action="store_true")
+    tm.add_argument("--embedder", help="theme retrieval embedder (default: the shipped checkpoints/theme-embedder)")
+    tm.add_argument("--resume", action="store_true", help="continue the model in the output folder for --steps more")
+    add_training_options(tm, steps=2000, batch_size=16, limit_help="only this many corpus tunes")
+    tm.set_defaults(func=_train_theme)
 
 
 def _train_theme(args: argparse.Namespace) -> int:
@@ -543,239 +872,8 @@ def _train_theme(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from partita.training import add_common_options
-    parser = argparse.ArgumentParser(
-        prog="partita",
-        description="partita: a symbolic music composition workbench (text to MIDI, accompaniment, "
-        "infilling, rendering, MIR checks).",
-    )
-    parser.set_defaults(help_parser=parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    data = sub.add_parser("data", help="the offline corpus: build the cache, print statistics")
-    data.set_defaults(help_parser=data)
-    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
-    b = data_sub.add_parser("build", help="parse the corpus once into the cache (parquet)")
-    b.add_argument("--datasets", help="comma-separated: abc_tunes,chorales,classical (default: all)")
-    b.add_argument("--midi-folder", help="also build a folder of your own MIDI files")
-    b.add_argument("--jsonl", help="also build a MidiCaps-style jsonl of captions and MIDI paths")
-    b.add_argument("--cache-dir", help="cache folder (default $PARTITA_CACHE or ~/.cache/partita)")
-    b.add_argument("--workers", type=int, help="processes (default: one per core)")
-    b.add_argument("--limit", type=int, help="only the first N pieces of each dataset")
-    b.add_argument("--quiet", action="store_true", help="no progress bar")
-    b.set_defaults(func=_data_build)
-    dc = data_sub.add_parser("captions", help="MidiCaps-style captions of corpus pieces, and how well the "
-                             "prompt parser reads them back")
-    dc.add_argument("-o", "--output", required=True, help="a .jsonl file")
-    dc.add_argument("--split", default="train", choices=["train", "valid", "test"])
-    dc.add_argument("--per-piece", type=int, default=3)
-    dc.add_argument("--limit", type=int, help="only this many pieces")
-    dc.add_argument("--seed", type=int, default=0)
-    dc.add_argument("--quiet", action="store_true")
-    dc.set_defaults(func=_data_captions)
-
-    s = data_sub.add_parser("stats", help="counts per dataset, collection and split; notes, bars, keys, meters")
-    s.add_argument("--datasets", help="comma-separated subset")
-    s.add_argument("--cache-dir", help="cache folder")
-    s.add_argument("--json", action="store_true", help="print one JSON object")
-    s.set_defaults(func=_data_stats)
-
-    i = sub.add_parser("info", help="tracks, instruments, notes, duration, tempo, meter, key of a file")
-    i.add_argument("file", help="a MIDI, MusicXML or ABC file")
-    i.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
-    i.add_argument("--json", action="store_true", help="print one JSON object")
-    i.set_defaults(func=_info)
-
-    g = sub.add_parser("generate", help="text prompt -> MIDI (+ MusicXML, JSON report, audio with --render)")
-    g.add_argument("prompt", nargs="?", default="",
-                   help='e.g. "a jig in D major for fiddle and tin whistle, 32 bars" (optional with --description)')
-    g.add_argument("-o", "--output", default="out", help="output folder (default out/)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--bars", type=int, help="length in bars (overrides the prompt)")
-    g.add_argument("--candidates", type=int, default=4, help="candidates to write and rerank by fidelity")
-    g.add_argument("--render", action="store_true", help="also render audio (WAV)")
-    g.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"])
-    g.add_argument("--no-embeddings", action="store_true", help="skip MiniLM style matching (faster start)")
-    g.add_argument("--model", default="auto", help="a FIGARO checkpoint folder: the model writes melody and "
-                   "harmony parts (default: the shipped checkpoints/figaro)")
-    g.add_argument("--arranger-only", action="store_true", help="every part from the rule-based arranger (fast)")
-    g.add_argument("--writer", default="auto", choices=["auto", "tune", "chorale", "figaro", "arranger"],
-                   help="who writes the melody: auto = the ABC tune model for the corpus's tune styles (jigs, "
-                   "reels, hornpipes, polkas, waltzes, marches, folk songs), four voices for chorales and hymns, the "
-                   "FIGARO model otherwise")
-    g.add_argument("--description", metavar="FILE", help="a per-bar description (JSON or YAML: key, meter, tempo, "
-                   "instruments, and bars of chord / density / instruments / section / repeat) instead of the planner")
-    g.set_defaults(func=_generate)
-
-    r = sub.add_parser("render", help="render a score to audio (WAV or FLAC)")
-    r.add_argument("input", help="a MIDI, MusicXML or ABC file")
-    r.add_argument("-o", "--output", required=True, help="a .wav or .flac file")
-    r.add_argument("--engine", default="soundfont", choices=["soundfont", "fluidsynth", "ddsp"],
-                   help="soundfont (embedded, default), fluidsynth (Debian's FluidR3), ddsp (trained performers)")
-    r.add_argument("--soundfont", help="any .sf2 file")
-    r.add_argument("--sample-rate", type=int, default=44100)
-    r.add_argument("--no-humanize", action="store_true", help="play exactly as written")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--tune", type=int, help="ABC input: the X: number of the tune")
-    r.set_defaults(func=_render)
-
-    for verb, helptext in (("accompany", "accompany a melody (the anticipatory model)"),
-                           ("infill", "regenerate a span of a piece, keep the rest (the anticipatory model)"),
-                           ("continue", "continue a piece (the anticipatory model)")):
-        v = sub.add_parser(verb, help=helptext)
-        v.add_argument("melody" if verb == "accompany" else "input", help="a MIDI, MusicXML or ABC file")
-        v.add_argument("-o", "--output", required=True)
-        v.add_argument("--model", help="checkpoint folder (default: the shipped checkpoints/amt-small; released AMT "
-                                            "folders work)")
-        v.add_argument("--seed", type=int, default=0)
-        v.add_argument("--top-p", type=float, default=0.95)
-        v.add_argument("--temperature", type=float, default=1.0)
-        v.add_argument("--free", action="store_true",
-                       help="the model alone: no key guard" + (", harmony guard (no seconds, sevenths or tritone "
-                                                               "against the melody) or cover guard"
-                                                               if verb == "accompany" else ""))
-        if verb == "accompany":
-            v.add_argument("--instruments", help="e.g. piano,bass (names as in prompts)")
-            v.add_argument("--candidates", type=int, default=4,
-                           help="sample N accompaniments, keep the one that supports the melody best "
-                                "(default 4; 1 is four times faster)")
-            v.set_defaults(func=_accompany)
-        elif verb == "continue":
-            v.add_argument("--bars", type=int, help="bars to add (the meter and tempo at the end)")
-            v.add_argument("--seconds", type=float, help="or seconds to add")
-            v.add_argument("--instruments", help="instruments of the continuation (default: the piece's)")
-            v.set_defaults(func=_continue)
-        else:
-            v.add_argument("--start-bar", type=int)
-            v.add_argument("--end-bar", type=int)
-            v.add_argument("--start", type=float, help="seconds")
-            v.add_argument("--end", type=float, help="seconds")
-            v.set_defaults(func=_infill)
-
-    a = sub.add_parser("analyze", help="key, tempo, meter, chords, instruments, range, density, muspy metrics")
-    a.add_argument("file", help="a MIDI, MusicXML or ABC file, or a WAV/FLAC (tempo, beats, key)")
-    a.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
-    a.add_argument("--profile", default="aarden", choices=["aarden", "krumhansl", "temperley", "bellman", "simple"],
-                   help="key profile (default aarden)")
-    a.add_argument("--no-chords", action="store_true", help="skip chord recognition")
-    a.add_argument("--json", action="store_true", help="print one JSON object")
-    a.set_defaults(func=_analyze)
-
-    t = sub.add_parser("transcribe", help="audio to MIDI with Basic Pitch (ONNX)")
-    t.add_argument("input", help="a WAV/FLAC file (any rate, mono or stereo)")
-    t.add_argument("-o", "--output", required=True, help="the MIDI (or MusicXML/ABC) file to write")
-    t.add_argument("--onset-threshold", type=float, default=0.7)
-    t.add_argument("--frame-threshold", type=float, default=0.4)
-    t.set_defaults(func=_transcribe)
-
-    e = sub.add_parser("evaluate", help="measure a folder of MIDI, or run a command over prompts; JSON + markdown")
-    e.add_argument("--midi-folder", help="measure every MIDI file in this folder")
-    e.add_argument("--prompts", help="jsonl: {\"prompt\": ..., \"attributes\": {...}} per line")
-    e.add_argument("--command", help="command template with {prompt}, {out} and {seed}, run once per prompt")
-    e.add_argument("-o", "--output", required=True, help="folder for results.json, results.md (and outputs)")
-    e.add_argument("--seed", type=int, default=0, help="seed of the first prompt (+1 per prompt)")
-    e.add_argument("--quiet", action="store_true", help="no progress bar")
-    e.set_defaults(func=_evaluate)
-
-    tr = sub.add_parser("train", help="train a model (reproduces the shipped checkpoints)")
-    tr.set_defaults(help_parser=tr)
-    tr_sub = tr.add_subparsers(dest="train_command", metavar="MODEL")
-    td = tr_sub.add_parser("ddsp", help="a DDSP performer for one instrument, from soundfont renders")
-    td.add_argument("--instrument", required=True,
-                    choices=["violin", "viola", "cello", "flute", "clarinet", "trumpet"])
-    td.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/ddsp-INSTRUMENT)")
-    td.add_argument("--steps", type=int, default=2000)
-    td.add_argument("--phrases", type=int, default=240, help="phrases rendered (a tenth held out)")
-    td.add_argument("--batch-size", type=int, default=8)
-    td.add_argument("--crop-seconds", type=float, default=1.0)
-    td.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
-    td.add_argument("--seed", type=int, default=0)
-    td.add_argument("--quiet", action="store_true")
-    td.set_defaults(func=_train_ddsp)
-
-    tb = tr_sub.add_parser("abc", help="the TunesFormer-style bar-patch ABC model (or --flat baseline)")
-    tb.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/abc-tunesformer)")
-    tb.add_argument("--flat", action="store_true", help="the plain character-level baseline of the same size")
-    tb.add_argument("--width", type=int, default=256)
-    tb.add_argument("--patch-layers", type=int, default=4)
-    tb.add_argument("--char-layers", type=int, default=2)
-    tb.add_argument("--heads", type=int, default=4)
-    add_common_options(tb, steps=3000, batch_size=16, eval_every=500, limit_help="only this many training tunes")
-    tb.set_defaults(func=_train_abc)
-
-    tf = tr_sub.add_parser("figaro", help="the FIGARO-style description-to-REMI model on the corpus cache")
-    tf.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/figaro)")
-    tf.add_argument("--no-descriptions", action="store_true", help="the ablation: attribute tokens and bar markers only")
-    tf.add_argument("--width", type=int, default=256)
-    tf.add_argument("--context", type=int, default=512, help="tokens per training window (and the model's positions)")
-    tf.add_argument("--layers", type=int, default=4)
-    tf.add_argument("--heads", type=int, default=4)
-    add_common_options(tf, steps=2000, batch_size=8, eval_every=250)
-    tf.set_defaults(func=_train_figaro)
-
-    tt = tr_sub.add_parser("themes", help="the theme-retrieval segment embedder (contrastive, on corpus melodies)")
-    tt.add_argument("-o", "--output", help="checkpoint folder (default checkpoints/theme-embedder)")
-    tt.add_argument("--steps", type=int, default=1500)
-    tt.add_argument("--batch-size", type=int, default=128)
-    tt.add_argument("--limit", type=int, default=3000, help="corpus pieces to cut segments from")
-    tt.add_argument("--threads", type=int)
-    tt.add_argument("--seed", type=int, default=0)
-    tt.add_argument("--quiet", action="store_true")
-    tt.add_argument("--resume", action="store_true",
-                    help="continue the embedder in the output folder for --steps more")
-    tt.set_defaults(func=_train_themes)
-
-    th = sub.add_parser("themes", help="the themes of a piece: melody segments that return, with variations")
-    th.add_argument("file", help="a MIDI, MusicXML or ABC file")
-    th.add_argument("--bars", type=int, default=2, help="segment length in bars")
-    th.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
-    th.add_argument("--model", help="embedder folder (default: the shipped checkpoints/theme-embedder)")
-    th.add_argument("--json", action="store_true")
-    th.set_defaults(func=_themes)
-
-    tm = tr_sub.add_parser("theme", help="the Theme Transformer (or --baseline: theme as a prompt)")
-    tm.add_argument("-o", "--output")
-    tm.add_argument("--baseline", action="store_true")
-    tm.add_argument("--embedder", help="theme retrieval embedder (default: the shipped checkpoints/theme-embedder)")
-    tm.add_argument("--resume", action="store_true", help="continue the model in the output folder for --steps more")
-    add_common_options(tm, steps=2000, batch_size=16, limit_help="only this many corpus tunes")
-    tm.set_defaults(func=_train_theme)
-
-    te = sub.add_parser("theme", help="a melody that states a given theme again and again (Theme Transformer)")
-    te.add_argument("theme", help="the theme: a MIDI, MusicXML or ABC file")
-    te.add_argument("-o", "--output", required=True)
-    te.add_argument("--bars", type=int, default=24)
-    te.add_argument("--every", type=int, default=8, help="the theme returns every N bars")
-    te.add_argument("--model", help="checkpoint folder (default: the shipped checkpoints/theme)")
-    te.add_argument("--seed", type=int, default=0)
-    te.add_argument("--top-p", type=float, default=0.9)
-    te.add_argument("--temperature", type=float, default=1.0)
-    te.set_defaults(func=_theme)
-
-    ab = sub.add_parser("abc", help="an ABC tune from a prompt, with form control (the TunesFormer model)")
-    ab.add_argument("prompt", help='e.g. "a lively reel in D"')
-    ab.add_argument("-o", "--output", required=True, help="the .abc file")
-    ab.add_argument("--sections", type=int)
-    ab.add_argument("--bars-per-section", type=int)
-    ab.add_argument("--form", help="e.g. AABA: sections with the same letter repeat")
-    ab.add_argument("--candidates", type=int, default=4, help="tunes sampled; the one honouring the request kept")
-    ab.add_argument("--midi", help="also write a MIDI file")
-    ab.add_argument("--musicxml", help="also write MusicXML")
-    ab.add_argument("--model", help="checkpoint folder (default checkpoints/abc-tunesformer)")
-    ab.add_argument("--seed", type=int, default=0)
-    ab.add_argument("--top-p", type=float, default=0.9)
-    ab.add_argument("--temperature", type=float, default=1.0)
-    ab.set_defaults(func=_abc)
-
-    k = sub.add_parser("tokenize", help="print the tokens of a file (remi, anticipation or abc)")
-    k.add_argument("file", help="a MIDI, MusicXML or ABC file")
-    k.add_argument("--tokenizer", default="remi", choices=["remi", "anticipation", "abc"])
-    k.add_argument("--ids", action="store_true", help="print token ids instead of names")
-    k.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
-    k.set_defaults(func=_tokenize)
-
-    ta = tr_sub.add_parser("anticipatory", help="the anticipatory model (AMT vocabulary) on the corpus cache")
+def add_train_anticipatory(sub: argparse._SubParsersAction) -> None:
+    ta = sub.add_parser("anticipatory", help="the anticipatory model (AMT vocabulary) on the corpus cache")
     ta.add_argument("-o", "--output", default="checkpoints/amt-small", help="checkpoint folder (resumed if present)")
     ta.add_argument("--steps", type=int, default=1000, help="more steps, one warm-up and cosine schedule")
     ta.add_argument("--stop-after", type=int, help="stop after this many of the steps (the schedule unchanged)")
@@ -792,11 +890,33 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--quiet", action="store_true")
     ta.set_defaults(func=_train_anticipatory)
 
-    c = sub.add_parser("convert", help="convert between MIDI, MusicXML and ABC (by suffix)")
-    c.add_argument("input")
-    c.add_argument("-o", "--output", required=True)
-    c.add_argument("--tune", type=int, help="ABC input: the X: number of the tune")
-    c.set_defaults(func=_convert)
+
+def _train_anticipatory(args: argparse.Namespace) -> int:
+    from partita.symbolic.amt.train import train
+
+    record = train(args.output, steps=args.steps, batch_size=args.batch_size, lr=args.lr, n_layer=args.layers,
+                   n_embd=args.width, n_head=args.heads, limit=args.limit, seed=args.seed, threads=args.threads,
+                   eval_every=args.eval_every, autoregressive_only=args.autoregressive_only, progress=not args.quiet,
+                   stop_after=args.stop_after)
+    print(f"wrote {args.output}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+    return 0
+
+
+# ---- the command ----
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every verb; it imports nothing beyond the standard library."""
+    parser = argparse.ArgumentParser(
+        prog="partita",
+        description="partita: a symbolic music composition workbench (text to MIDI, accompaniment, "
+        "infilling, rendering, MIR checks).",
+    )
+    parser.set_defaults(help_parser=parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # in the order `partita --help` lists them
+    for add in (add_data, add_info, add_generate, add_render, add_accompany, add_infill, add_continue, add_analyze,
+                add_transcribe, add_evaluate, add_train, add_themes, add_theme, add_abc, add_tokenize, add_convert):
+        add(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
 """The one training loop of partita, :func:`fit`, and what it is made of: the
-learning-rate schedule, one optimiser step, the common CLI options, and safetensors
-checkpoints with a JSON config.
+learning-rate schedule, one optimiser step, and safetensors checkpoints with a JSON
+config (the CLI's training options are in partita.cli).
 
 A model family brings only its batches and its loss (and, if it likes, a held-out
 evaluation and a save function); ``fit`` does the seeding-free bookkeeping every family
@@ -9,7 +9,6 @@ evaluation and checkpoints every N steps, and resumption from a saved step."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -41,21 +40,6 @@ def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: tor
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
     opt.step()
     return loss.item()
-
-
-def add_common_options(parser: argparse.ArgumentParser, *, steps: int, batch_size: int, lr: float | None = 1e-3,
-                       eval_every: int | None = None, limit_help: str = "only this many corpus pieces") -> None:
-    """--steps --batch-size [--lr] [--eval-every] --limit --threads --seed --quiet."""
-    parser.add_argument("--steps", type=int, default=steps)
-    parser.add_argument("--batch-size", type=int, default=batch_size)
-    if lr is not None:
-        parser.add_argument("--lr", type=float, default=lr)
-    if eval_every is not None:
-        parser.add_argument("--eval-every", type=int, default=eval_every)
-    parser.add_argument("--limit", type=int, help=limit_help)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true")
 
 
 def save_state(model: torch.nn.Module, folder: str | Path, config_file: str, config: dict,

@@ -22,14 +22,52 @@ from partita.symbolic.amt.guards import MAX_STEP, Guide, rhythm_grid
 from partita.symbolic.amt.sample import events_of, generate_events, merge
 from partita.tokenizers import anticipation as A
 
+DEFAULT_INSTRUMENTS = (0, 32)
+"""What accompanies a melody when no instruments are asked: a piano and a bass."""
+
+
+def melody_harmony(melody: Score) -> tuple[tuple[int, str] | None, list[tuple[int, int, frozenset[int]]]]:
+    """The melody's key and its harmony (:func:`partita.compose.harmonize.harmonize`, one or
+    two chords a bar as the meter suggests) as (onset, offset, pitch classes) in 10 ms ticks."""
+    from partita.compose.harmonize import harmonize
+    from partita.mir.key import estimate_key
+    from partita.score import TempoMap
+    from partita.theory import chord_to_pitch_classes
+
+    est = estimate_key(melody)
+    notes = sorted((n.time, n.duration, n.pitch) for t in melody.tracks if not t.is_drum for n in t.notes)
+    if est is None or not notes:
+        return None, []
+    key = (est.tonic, est.mode)
+    tpq = melody.ticks_per_quarter
+    ts = melody.time_signatures[0] if len(melody.time_signatures) else None
+    num, den = (ts.numerator, ts.denominator) if ts is not None else (4, 4)
+    bar = round(tpq * 4 * num / den)
+    compound = den == 8 and num % 3 == 0
+    beat = tpq * 3 // 2 if compound else tpq * 4 // den
+    per_bar = 2 if (num, den) in ((4, 4), (6, 8), (2, 2), (12, 8)) else 1
+    end = max(t + d for t, d, _ in notes)
+    bars = -(-end // bar)
+    labels = harmonize(notes, key, bar_ticks=bar, beat_ticks=beat, bars=bars, per_bar=per_bar)
+    tmap = TempoMap(melody)
+    span = bar // per_bar
+    out = []
+    for i, label in enumerate(labels):
+        on = round(tmap.to_seconds(i * span) * A.TIME_RESOLUTION)
+        off = round(tmap.to_seconds((i + 1) * span) * A.TIME_RESOLUTION)
+        out.append((on, off, frozenset(chord_to_pitch_classes(label))))
+    return key, out
+
 
 def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[int] | None = None,
               config: SamplingConfig | None = None, use_cache: bool = True, max_step: int | None = MAX_STEP,
-              on_grid: bool = True, guided: bool = True) -> Score:
+              on_grid: bool = True, guided: bool = True, chords: bool = True) -> Score:
     """The melody kept note for note, and an accompaniment sampled for its whole length,
     from its first note (any length: the context slides over long melodies); with
     ``on_grid`` its onsets fall on the melody's rhythmic grid (:func:`rhythm_grid`); with
-    ``guided`` the key, harmony and cover guards hold (:class:`Guide`).
+    ``guided`` the key, harmony and cover guards hold (:class:`Guide`), and with ``chords``
+    too each note takes a tone of the melody's own harmony (:func:`melody_harmony`) in the
+    melody's key. ``instruments`` None: :data:`DEFAULT_INSTRUMENTS`.
 
     Raises:
         PartitaError: the melody has no notes, or drums only.
@@ -40,10 +78,13 @@ def accompany(model: torch.nn.Module, melody: Score, *, instruments: Sequence[in
     controls = [tok + A.CONTROL_OFFSET for tok in events]
     # the melody's end: no accompaniment note starts after the melody is over
     end = max(t - A.TIME_OFFSET + d - A.DUR_OFFSET for t, d, _ in A.triples(events))
-    new = generate_events(model, start=0, end=end, controls=controls, instruments=instruments, config=config,
+    key, harmony = melody_harmony(melody) if guided and chords else (None, [])
+    new = generate_events(model, start=0, end=end, controls=controls,
+                          instruments=list(instruments or DEFAULT_INSTRUMENTS), config=config,
                           use_cache=use_cache, max_step=max_step,
                           grid=rhythm_grid(melody, end, events=events) if on_grid else None,
-                          guide=Guide.of_events(events, harmony=True, cover=True) if guided else None)
+                          guide=Guide.of_events(events, harmony=True, cover=True, key=key, chords=harmony)
+                          if guided else None)
     return merge(melody, new, new_tracks=True)
 
 

@@ -55,14 +55,23 @@ def form_for(bars: int) -> tuple[int, int, str]:
     raise ValueError(f"{bars} bars: give at most 256")
 
 
-def tune_request(attrs: Attributes):  # noqa: ANN201 - a compose.tunes.TuneRequest
-    """The ABC model's request for filled Attributes (key, meter, tempo, bars)."""
+PHRASE_REPEATS = (((4, 0), (5, 1)), ((4, 0),))
+"""How the second phrase of a strain opens, chosen by seed: with the first phrase's first two
+bars again, or its first bar (as in most jigs and reels of the corpus)."""
+
+
+def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.tunes.TuneRequest
+    """The ABC model's request for filled Attributes (key, meter, tempo, bars): 8-bar strains,
+    the second phrase of each opening as the first did (:data:`PHRASE_REPEATS`), a new
+    strain closing with the first strain's last bar."""
     from partita.compose.tunes import TuneRequest
 
     style = tune_style(attrs)
     sections, per_section, form = form_for(bars_for(attrs))
     return TuneRequest(sections=sections, bars_per_section=per_section, form=form, meter=tuple(attrs.meter),
-                       key=tuple(attrs.key), tempo=attrs.tempo, rhythm=style if style in TUNE_DANCES else None)
+                       key=tuple(attrs.key), tempo=attrs.tempo, rhythm=style if style in TUNE_DANCES else None,
+                       repeats=PHRASE_REPEATS[seed % len(PHRASE_REPEATS)] if per_section >= 6 else (),
+                       shared_ending=1 if len(set(form)) > 1 else 0)
 
 
 @functools.lru_cache(maxsize=2)
@@ -89,7 +98,7 @@ def write_tune(attrs: Attributes, seed: int, *, model_folder: str | None = None)
     from partita.compose.tunes import compose, tune_rank
     from partita.tokenizers.abc import to_score
 
-    request = tune_request(attrs)
+    request = tune_request(attrs, seed)
     result = compose(_abc_model(model_folder), request, candidates=1, seed=seed)
     score = to_score(result.text)
     scale = TPQ / score.ticks_per_quarter
@@ -99,13 +108,13 @@ def write_tune(attrs: Attributes, seed: int, *, model_folder: str | None = None)
 
 
 def fit_octave(notes: list[tuple[int, int, int]], program: int) -> list[tuple[int, int, int]]:
-    """The tune moved by whole octaves into the instrument's range (its middle nearest the
-    range's middle; as many notes inside the range as can be)."""
+    """The tune moved by whole octaves into the instrument's range: as many notes inside the
+    range as can be, by the fewest octaves, then with its middle nearest the range's."""
     if not notes:
         return []
     lo, hi = INSTRUMENT_RANGES.get(program, (55, 84))
     pitches = [p for _, _, p in notes]
-    best = min(range(-4, 5), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches),
+    best = min(range(-4, 5), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches), abs(k),
                                              abs((min(pitches) + max(pitches)) / 2 + 12 * k - (lo + hi) / 2)))
     return [(t, d, p + 12 * best) for t, d, p in notes]
 

@@ -35,6 +35,8 @@ class TuneRequest:
     key: tuple[int, str] = (7, "major")
     tempo: float | None = None
     rhythm: str | None = None          # R: field (reel, jig, hornpipe...)
+    repeats: tuple[tuple[int, int], ...] = ()   # inside each 8 bars of a section: (bar, earlier bar) repeated
+    shared_ending: int = 0             # a new section's last bars repeat the first section's
 
     def check(self) -> None:
         """Raises PartitaError when the form is out of the model's range."""

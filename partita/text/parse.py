@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from partita.errors import PartitaError
 from partita.mir.key import parse_key
@@ -198,6 +200,141 @@ def _styles(text: str) -> list[str]:
     return list(dict.fromkeys(w for _, w in sorted(found)))
 
 
+@dataclass(frozen=True)
+class Statements:
+    """Everything a prompt states, each kind in the order it is said: (position, value, ...)."""
+
+    keys: list[tuple[int, tuple[int, str] | None, str]]
+    tempos: list[tuple[int, float, str]]
+    meters: list[tuple[int, tuple[int, int]]]
+    lengths: list[tuple[int, str, float]]
+    instruments: list[tuple[int, tuple[int, ...]]]
+    styles: list[str]
+
+    def anything(self) -> bool:
+        return bool(self.keys or self.tempos or self.meters or self.lengths or self.instruments or self.styles)
+
+
+def read_statements(text: str) -> Statements:
+    """Every key, tempo, meter, length, instrument and style statement the rules find."""
+    chord_span = _chord_span(text)
+    # chord symbols ("C - Am - F - G") are not key statements
+    keys = _key_statements(text[:chord_span[0]] + " " * (chord_span[1] - chord_span[0]) + text[chord_span[1]:])
+    return Statements(keys=keys, tempos=_tempo_statements(text), meters=_meter_statements(text),
+                      lengths=_length_statements(text), instruments=instrument_statements(text),
+                      styles=_styles(text))
+
+
+def _styles_by_meaning(text: str, styles: list[str]) -> tuple[list[str], list[str]]:
+    """The styles plus those MiniLM matches to the text, and a note for each one added."""
+    from partita.text.embed import nearest_styles
+
+    styles, notes = list(styles), []
+    for style, score in nearest_styles(text):
+        if style not in styles:
+            styles.append(style)
+            notes.append(f"style '{style}' matched by meaning ({score:.2f})")
+    return styles, notes
+
+
+def _nothing_stated(text: str) -> PromptError:
+    ascii_share = sum(c.isascii() for c in text) / len(text)
+    where = "it does not look like English" if ascii_share < 0.8 else "no key, tempo, meter, instrument, length or style"
+    return PromptError(f"nothing in the prompt can be read as music ({where})")
+
+
+def _last(items: list, what: str, show: Callable[[Any], str]) -> tuple[Any, list[str]]:
+    """The last statement of a kind (the one that wins), with a note when they disagree."""
+    if len({show(i) for i in items}) > 1:
+        return items[-1], [f"{what} stated {len(items)} times ({', '.join(show(i) for i in items)}); the last wins"]
+    return items[-1], []
+
+
+def _chosen_key(keys: list) -> tuple[tuple[int, str] | None, str | None, list[str]]:
+    """(key, mode only: "major"/"minor" when just a mode is stated, notes)."""
+    if not keys:
+        return None, None, []
+    (_, key, note), notes = _last(keys, "key", lambda k: key_to_name(*k[1]) if k[1] else k[2])
+    if key is None:
+        return None, note, notes
+    return key, None, notes + ([note] if note else [])
+
+
+def _chosen_tempo(tempos: list) -> tuple[float | None, list[str]]:
+    """The tempo in bpm, clamped to MIN_BPM-MAX_BPM."""
+    if not tempos:
+        return None, []
+    (_, tempo, note), notes = _last(tempos, "tempo", lambda t: f"{t[1]:g} bpm")
+    if note:
+        notes.append(note)
+    if not MIN_BPM <= tempo <= MAX_BPM:
+        clamped = min(MAX_BPM, max(MIN_BPM, tempo))
+        notes.append(f"{tempo:g} bpm is outside {MIN_BPM:g}-{MAX_BPM:g}; using {clamped:g}")
+        tempo = clamped
+    return tempo, notes
+
+
+def _chosen_meter(meters: list) -> tuple[tuple[int, int] | None, list[str]]:
+    if not meters:
+        return None, []
+    (_, meter), notes = _last(meters, "meter", lambda m: f"{m[1][0]}/{m[1][1]}")
+    return meter, notes
+
+
+def _dance_defaults(styles: list[str], meter: tuple[int, int] | None,
+                    tempo: float | None) -> tuple[tuple[int, int] | None, float | None, list[str]]:
+    """The meter and tempo of the last dance named, where the prompt does not state them."""
+    dance = next((s for s in reversed(styles) if s in DANCES), None)
+    notes = []
+    if dance and meter is None:
+        meter = DANCES[dance][0]
+        notes.append(f"meter {meter[0]}/{meter[1]} from '{dance}'")
+    if dance and tempo is None:
+        tempo = float(DANCES[dance][1])
+        notes.append(f"tempo {tempo:g} bpm from '{dance}'")
+    return meter, tempo, notes
+
+
+def _chosen_length(lengths: list) -> tuple[int | None, float | None, list[str]]:
+    """(bars, seconds, notes): one of the two, brought into 1-MAX_BARS bars or 1-600 seconds."""
+    if not lengths:
+        return None, None, []
+    (_, unit, value), notes = _last(lengths, "length", lambda x: f"{x[2]:g} {x[1]}")
+    if unit == "bars":
+        bars = int(value)
+        if not 1 <= bars <= MAX_BARS:
+            fixed = min(MAX_BARS, max(1, bars)) if bars > 0 else 8
+            notes.append(f"{value:g} bars is not a usable length; using {fixed}")
+            bars = fixed
+        return bars, None, notes
+    seconds = float(value)
+    if not 1 <= seconds <= 600:
+        fixed = min(600.0, max(5.0, seconds)) if seconds > 0 else 30.0
+        notes.append(f"{value:g} seconds is not a usable length; using {fixed:g}")
+        seconds = fixed
+    return None, seconds, notes
+
+
+def _chosen_instruments(instruments: list) -> tuple[tuple[int, ...] | None, list[str]]:
+    """Every instrument stated, in order, at most MAX_INSTRUMENTS."""
+    if not instruments:
+        return None, []
+    programs = tuple(p for _, ps in instruments for p in ps)
+    if len(programs) > MAX_INSTRUMENTS:
+        return programs[:MAX_INSTRUMENTS], [f"{len(programs)} instruments asked; keeping the first {MAX_INSTRUMENTS}"]
+    return programs, []
+
+
+def _key_from_chords(chords: tuple[str, ...] | None,
+                     key: tuple[int, str] | None) -> tuple[tuple[int, str] | None, list[str]]:
+    """Without a stated key, the key of the first chord of a progression."""
+    if not chords or key is not None:
+        return key, []
+    root, quality = chords[0].split(":")
+    key = (PC_NAMES.index(root), "minor" if quality.startswith("min") else "major")
+    return key, [f"key {key_to_name(*key)} from the first chord"]
+
+
 def parse_prompt(text: str, *, seed: int = 0, fill: bool = True, use_embeddings: bool = False) -> Attributes:
     """Read a prompt into Attributes.
 
@@ -213,83 +350,20 @@ def parse_prompt(text: str, *, seed: int = 0, fill: bool = True, use_embeddings:
     """
     if not text or not text.strip():
         raise PromptError("the prompt is empty; describe the music (e.g. 'a jig in D major for fiddle')")
-    notes: list[str] = []
-    chord_span = _chord_span(text)
-    # chord symbols ("C - Am - F - G") are not key statements
-    keys = _key_statements(text[:chord_span[0]] + " " * (chord_span[1] - chord_span[0]) + text[chord_span[1]:])
-    tempos = _tempo_statements(text)
-    meters = _meter_statements(text)
-    lengths = _length_statements(text)
-    instruments = instrument_statements(text)
-    styles = _styles(text)
-    if use_embeddings:
-        from partita.text.embed import nearest_styles
-
-        for style, score in nearest_styles(text):
-            if style not in styles:
-                styles.append(style)
-                notes.append(f"style '{style}' matched by meaning ({score:.2f})")
-    stated = keys or tempos or meters or lengths or instruments or styles
-    if not stated:
-        ascii_share = sum(c.isascii() for c in text) / len(text)
-        where = "it does not look like English" if ascii_share < 0.8 else "no key, tempo, meter, instrument, length or style"
-        raise PromptError(f"nothing in the prompt can be read as music ({where})")
-
-    def last(items: list, what: str, show) -> object:  # noqa: ANN001
-        if len({show(i) for i in items}) > 1:
-            notes.append(f"{what} stated {len(items)} times ({', '.join(show(i) for i in items)}); the last wins")
-        return items[-1]
-
-    key = mode_only = None
-    if keys:
-        _, key, note = last(keys, "key", lambda k: key_to_name(*k[1]) if k[1] else k[2])
-        if note and key is not None:
-            notes.append(note)
-        if key is None:
-            mode_only = note
-    tempo = None
-    if tempos:
-        _, tempo, note = last(tempos, "tempo", lambda t: f"{t[1]:g} bpm")
-        if note:
-            notes.append(note)
-        if not MIN_BPM <= tempo <= MAX_BPM:
-            clamped = min(MAX_BPM, max(MIN_BPM, tempo))
-            notes.append(f"{tempo:g} bpm is outside {MIN_BPM:g}-{MAX_BPM:g}; using {clamped:g}")
-            tempo = clamped
-    meter = last(meters, "meter", lambda m: f"{m[1][0]}/{m[1][1]}")[1] if meters else None
-    dance = next((s for s in reversed(styles) if s in DANCES), None)
-    if dance and meter is None:
-        meter = DANCES[dance][0]
-        notes.append(f"meter {meter[0]}/{meter[1]} from '{dance}'")
-    if dance and tempo is None:
-        tempo = float(DANCES[dance][1])
-        notes.append(f"tempo {tempo:g} bpm from '{dance}'")
-    bars = seconds = None
-    if lengths:
-        _, unit, value = last(lengths, "length", lambda x: f"{x[2]:g} {x[1]}")
-        if unit == "bars":
-            bars = int(value)
-            if not 1 <= bars <= MAX_BARS:
-                fixed = min(MAX_BARS, max(1, bars)) if bars > 0 else 8
-                notes.append(f"{value:g} bars is not a usable length; using {fixed}")
-                bars = fixed
-        else:
-            seconds = float(value)
-            if not 1 <= seconds <= 600:
-                fixed = min(600.0, max(5.0, seconds)) if seconds > 0 else 30.0
-                notes.append(f"{value:g} seconds is not a usable length; using {fixed:g}")
-                seconds = fixed
-    programs: tuple[int, ...] | None = None
-    if instruments:
-        programs = tuple(p for _, ps in instruments for p in ps)
-        if len(programs) > MAX_INSTRUMENTS:
-            notes.append(f"{len(programs)} instruments asked; keeping the first {MAX_INSTRUMENTS}")
-            programs = programs[:MAX_INSTRUMENTS]
+    said = read_statements(text)
+    styles, notes = _styles_by_meaning(text, said.styles) if use_embeddings else (said.styles, [])
+    if not (said.anything() or styles):
+        raise _nothing_stated(text)
+    # the notes say what was read, in this order: key, tempo, meter, dance, length, instruments, chords
+    key, mode_only, key_notes = _chosen_key(said.keys)
+    tempo, tempo_notes = _chosen_tempo(said.tempos)
+    meter, meter_notes = _chosen_meter(said.meters)
+    meter, tempo, dance_notes = _dance_defaults(styles, meter, tempo)
+    bars, seconds, length_notes = _chosen_length(said.lengths)
+    programs, instrument_notes = _chosen_instruments(said.instruments)
     chords = _chord_statements(text, key)
-    if chords and key is None:
-        root, quality = chords[0].split(":")
-        key = (PC_NAMES.index(root), "minor" if quality.startswith("min") else "major")
-        notes.append(f"key {key_to_name(*key)} from the first chord")
+    key, chord_notes = _key_from_chords(chords, key)
+    notes += key_notes + tempo_notes + meter_notes + dance_notes + length_notes + instrument_notes + chord_notes
     attrs = Attributes(key=key, meter=meter, tempo=tempo, instruments=programs, bars=bars, seconds=seconds,
                        style=tuple(styles), chords=chords, notes=tuple(notes))
     if fill:

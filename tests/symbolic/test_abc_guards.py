@@ -197,6 +197,27 @@ def test_the_guard_repeats_a_section_with_the_same_letter():
     assert guard.forced() is None
 
 
+def test_phrase_repeats_and_shared_endings():
+    req = TuneRequest(sections=2, bars_per_section=8, meter=(4, 4), repeats=((4, 0), (5, 1)), shared_ending=1)
+    assert [G.bar_repeat(req, b) for b in range(8)] == [None] * 4 + [0, 1, None, None]
+    assert G.bar_repeat(req, 12) == 8 and G.bar_repeat(TuneRequest(), 4) is None
+    assert [G.shared_ending(req, s, b) for s, b in ((0, 7), (1, 6), (1, 7))] == [False, False, True]
+
+
+def test_the_guard_repeats_bars_inside_a_section_and_the_ending():
+    req = TuneRequest(sections=2, bars_per_section=3, meter=(4, 4), key=(7, "major"), repeats=((2, 0),),
+                      shared_ending=1)
+    guard = G.FormGuard(req)
+    assert guard.review("|:GABc dedB|") == "|:GABc dedB|" and guard.review("cBAG ABcA|") == "cBAG ABcA|"
+    assert guard.forced() == "GABc dedB||"    # the first bar again, closing the section; no opening repeat
+    assert guard.review("g2gf gdBd|") == "g2gf gdBd|" and guard.review("e2dc BAGF|") == "e2dc BAGF|"
+    assert guard.forced() is None              # the A part's last bar ends on B, not the tonic: the model writes
+    guard = G.FormGuard(TuneRequest(sections=2, bars_per_section=2, meter=(4, 4), key=(7, "major"),
+                                    shared_ending=1))
+    assert guard.review("GABc dedB|") and guard.review("dBAG G4||")
+    assert guard.review("g2gf gdBd|") and guard.forced() == "dBAG G4|]" and guard.done
+
+
 # --------------------------------------------------------------------------- the finished tune
 
 

@@ -131,3 +131,35 @@ def test_guide_durations_sustain_and_close_with_the_melody():
     assert g.duration_bounds(20, 200) == (G.MIN_DUR_TICKS, 180)
     assert durations(g.durations(250)) == [50]                     # the final chord ends with the melody
     assert G.Guide(g.spans, (0, "major")).durations(20) is None    # no harmony: any duration
+
+
+def test_chords_guide_pitches_and_the_third_comes_first():
+    c_major, g_major = frozenset({0, 4, 7}), frozenset({7, 11, 2})
+    guide = G.Guide([(0, 200, 72)], (0, "major"), chords=[(0, 100, c_major), (100, 200, g_major)])
+    pcs = lambda mask: sorted({int(p) % 12 for p in np.flatnonzero(mask)})  # noqa: E731
+    assert pcs(guide.in_chord(50)) == [0, 4, 7] and pcs(guide.in_chord(150)) == [2, 7, 11]
+    assert pcs(guide.in_chord(250)) == list(range(12))                      # past every chord
+    assert G.chord_third(c_major) == 4 and G.chord_third(frozenset({9, 0, 4})) == 0
+    guide.placed(0, 48)                                                      # a bass C
+    assert pcs(guide.in_chord(10, third_first=True)) == [4]                  # then the chord's third
+    assert pcs(guide.pitches(10, 20)) == [4]
+    guide.placed(10, 64)
+    assert pcs(guide.in_chord(20, third_first=True)) == [0, 4, 7]
+
+
+def test_a_melody_gets_its_own_harmony_as_chord_spans():
+    from symusic import Note, Track
+
+    from partita.compose.accompany import melody_harmony
+    from partita.score import new_score
+
+    score = new_score(qpm=120, meter=(4, 4))
+    track = Track("tune", 73, False)
+    for i, p in enumerate([60, 60, 67, 67, 69, 69, 67, 67, 65, 65, 64, 64, 62, 62, 60, 60]):
+        track.notes.append(Note(i * 480, 480, p, 80))
+    score.tracks.append(track)
+    key, spans = melody_harmony(score)
+    assert key == (0, "major") and len(spans) == 8
+    assert [s[0] for s in spans[:3]] == [0, 100, 200]                        # half bars at 120 qpm: 1 s
+    assert [sorted(s[2]) for s in spans] == [[0, 4, 7], [0, 4, 7], [0, 5, 9], [0, 4, 7],
+                                             [0, 5, 9], [0, 4, 7], [2, 7, 11], [0, 4, 7]]

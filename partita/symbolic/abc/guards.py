@@ -58,6 +58,24 @@ class TuneForm(Protocol):
     def controls(self) -> T.ControlCodes: ...
 
 
+def bar_repeat(request: TuneForm, bar: int) -> int | None:
+    """The earlier bar of the same section that bar ``bar`` (counted from 0 in its section)
+    repeats, from the request's ``repeats`` ((bar, earlier bar) pairs, each within 8-bar
+    groups of the section: (4, 0) makes the fifth bar of every eight the first again); None."""
+    group, offset = divmod(bar, 8)
+    for later, earlier in getattr(request, "repeats", ()) or ():
+        if offset == later and earlier < later:
+            return group * 8 + earlier
+    return None
+
+
+def shared_ending(request: TuneForm, section: int, bar: int) -> bool:
+    """Whether bar ``bar`` of a new section is among the last ``shared_ending`` bars that
+    repeat the first section's (the B part of a tune closes as its A part did)."""
+    n = getattr(request, "shared_ending", 0) or 0
+    return section > 0 and n > 0 and bar >= request.bars_per_section - n
+
+
 # --------------------------------------------------------------------------- measuring bars
 
 
@@ -318,17 +336,35 @@ class FormGuard:
             self.written.append([])
 
     def forced(self) -> str | None:
-        """The next bar when the form repeats an earlier section (``AABA``: the second A
-        and the last are the first A again, ``E:10``), with its barline set for its new
-        place; None where the model writes."""
+        """The next bar when the form repeats it, with its barline set for its new place;
+        None where the model writes. A section repeats an earlier one with its letter
+        (``AABA``: the second A and the last are the first A again, ``E:10``); inside a
+        section, a bar repeats an earlier bar of it where the request's ``repeats`` say
+        (:func:`bar_repeat`), and a new section's last bars repeat the first section's where
+        its ``shared_ending`` says (:func:`shared_ending`; not when the tune would then end
+        off the tonic)."""
         if self.done or self.pending:
             return None
         earlier = repeated_section(self.form, self.section)
-        if earlier is None:
-            return None
-        text = self._rebar(self.written[earlier][self.bar])
-        self._advance(text)
-        return text
+        if earlier is not None:
+            text = self._rebar(self.written[earlier][self.bar])
+            self._advance(text)
+            return text
+        options = []
+        if shared_ending(self.request, self.section, self.bar) and self.bar < len(self.written[0]):
+            options.append(self.written[0][self.bar])
+        inner = bar_repeat(self.request, self.bar)
+        if inner is not None and inner < len(self.written[-1]):
+            options.append(self.written[-1][inner])
+        for bar in options:
+            text = self._rebar(bar)
+            if self._last_bar() and self._last_section():   # the tune still ends on its tonic
+                read = read_bar(text, self.request.meter, self.unit, self.request.key_field())
+                if read is None or not ends_on_tonic(read[2], self.request.key):
+                    continue
+            self._advance(text)
+            return text
+        return None
 
     def _rebar(self, text: str, pad: float = 0.0) -> str:
         """``text`` with its closing barline run (if any) replaced by the one the form wants,

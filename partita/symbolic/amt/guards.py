@@ -214,7 +214,10 @@ class Guide:
     * cover (:meth:`latest_onset`): time may not pass an onset of the given notes (an
       accompaniment: the melody's; an infill: the beats of the span) while nothing generated
       sounds there, so the accompaniment covers the whole melody and an infilled span has no
-      silent beat.
+      silent beat;
+    * chords (an accompaniment given the melody's harmony, :meth:`in_chord`): a note takes a
+      tone of the chord of the span it starts in, and once a span has a note, its third comes
+      next if it has not sounded yet (the chord is heard whole, not as a bare fifth).
 
     Built from ``spans`` (onset, offset, pitch) in 10 ms ticks; ``onsets`` to cover
     replace the spans' own. The guards only mask what
@@ -222,8 +225,11 @@ class Guide:
     """
 
     def __init__(self, spans: Sequence[tuple[int, int, int]], key: tuple[int, str] | None, *,
-                 harmony: bool = False, cover: bool = False, onsets: Sequence[int] | None = None):
+                 harmony: bool = False, cover: bool = False, onsets: Sequence[int] | None = None,
+                 chords: Sequence[tuple[int, int, frozenset[int]]] = ()):
         self.spans = sorted(spans)
+        self.chords = sorted(chords, key=lambda c: c[0])
+        self.chord_starts = np.asarray([c[0] for c in self.chords], dtype=np.int64)
         self.onsets = np.asarray(sorted(set(onsets) if onsets is not None else {on for on, _, _ in self.spans}),
                                  dtype=np.int64)
         self.on = np.asarray([s[0] for s in self.spans], dtype=np.int64)
@@ -235,11 +241,15 @@ class Guide:
         self.tonic = None if key is None else key[0]
         self.harmony, self.cover = harmony, cover
         self.final_floor: int | None = None   # the lowest tonic placed in the final chord
+        self.heard: dict[int, set[int]] = {}    # chord span -> pitch classes placed in it
+        self.final_pitches: set[int] = set()    # pitches placed in the final chord (they ring to the end)
 
     @classmethod
     def of_events(cls, events: Sequence[int], *, harmony: bool = False, cover: bool = False,
-                  onsets: Sequence[int] | None = None) -> Guide:
-        """A guide from AMT events (or controls): their notes, and the key estimated from them."""
+                  onsets: Sequence[int] | None = None, key: tuple[int, str] | None = None,
+                  chords: Sequence[tuple[int, int, frozenset[int]]] = ()) -> Guide:
+        """A guide from AMT events (or controls): their notes, and the key estimated from them
+        (or ``key``); ``chords``: (onset, offset, pitch classes) in 10 ms ticks (see :meth:`in_chord`)."""
         from partita.mir.key import KeyEvidence, estimate_key
 
         spans = []
@@ -253,13 +263,15 @@ class Guide:
             spans.append((on, on + d - A.DUR_OFFSET, pitch))
             hist[pitch % 12] += d - A.DUR_OFFSET
         if not spans:
-            return cls([], None, harmony=harmony, cover=cover, onsets=onsets)
+            return cls([], None, harmony=harmony, cover=cover, onsets=onsets, chords=chords)
+        if key is not None:
+            return cls(spans, key, harmony=harmony, cover=cover, onsets=onsets, chords=chords)
         end = max(s[1] for s in spans)
         final = min((s for s in spans if s[1] == end), key=lambda s: s[2])[2] % 12
         first = min(spans)[2] % 12
         est = estimate_key(KeyEvidence(hist, first, final))
         return cls(spans, None if est is None else (est.tonic, est.mode), harmony=harmony, cover=cover,
-                   onsets=onsets)
+                   onsets=onsets, chords=chords)
 
     def latest_onset(self, floor: int, sounding_until: int) -> int | None:
         """The latest time the next event may take (cover): the first melody onset at or
@@ -271,8 +283,13 @@ class Guide:
 
     def placed(self, onset: int, pitch: int) -> None:
         """Note a generated note (the final chord's lowest tonic)."""
+        if len(self.on) and onset >= self.on[-1]:
+            self.final_pitches.add(pitch)
         if self.tonic is not None and len(self.on) and onset >= self.on[-1] and pitch % 12 == self.tonic:
             self.final_floor = pitch if self.final_floor is None else min(self.final_floor, pitch)
+        i = self.chord_index(onset)
+        if i is not None:
+            self.heard.setdefault(i, set()).add(pitch % 12)
 
     # ---- durations
 
@@ -316,6 +333,26 @@ class Guide:
             key &= np.isin(np.arange(A.MAX_PITCH) % 12, sorted(self.scale | {int(p) % 12 for p in self.pitch[near]}))
         return key
 
+    def chord_index(self, onset: int) -> int | None:
+        """The chord span ``onset`` falls in, or None."""
+        i = int(np.searchsorted(self.chord_starts, onset, side="right")) - 1
+        return i if i >= 0 and onset < self.chords[i][1] and self.chords[i][2] else None
+
+    def in_chord(self, onset: int, *, third_first: bool = False) -> np.ndarray:
+        """Which of the 128 pitches are tones of the chord of the span ``onset`` falls in (all
+        without chords, or outside every span); ``third_first``: only the chord's third, when
+        the span has a note already and its third has not sounded."""
+        ok = np.ones(A.MAX_PITCH, dtype=bool)
+        i = self.chord_index(onset)
+        if i is None:
+            return ok
+        pcs = self.chords[i][2]
+        third = chord_third(pcs)
+        heard = self.heard.get(i, set())
+        if third_first and third is not None and heard and third not in heard:
+            pcs = frozenset({third})
+        return ok & np.isin(np.arange(A.MAX_PITCH) % 12, sorted(pcs))
+
     def cadence(self, onset: int, pitches: np.ndarray) -> np.ndarray:
         """``pitches`` at the melody's first or last onset kept to the tonic triad, and in the
         final chord nothing below its lowest tonic but a lower tonic."""
@@ -326,6 +363,7 @@ class Guide:
         if onset >= self.on[-1]:
             floor = A.MAX_PITCH if self.final_floor is None else self.final_floor
             out[:floor] &= pcs[:floor] == self.tonic
+            out[sorted(self.final_pitches)] = False   # struck again, it would cut the held chord short
         return out
 
     def consonant(self, onset: int, until: int) -> np.ndarray:
@@ -344,14 +382,30 @@ class Guide:
         can (a long note under a moving melody), against the notes sounding at its onset;
         where none can still, the key alone decides."""
         key = self.in_key(onset)
+        choices = [key]
+        if self.chords:   # the chord's third first, then any chord tone, then the key
+            choices = [m for m in (key & self.in_chord(onset, third_first=True), key & self.in_chord(onset))
+                       if m.any()] + [key]
         if not self.harmony:
-            return key
-        key = self.cadence(onset, key)
-        for until in (onset + max(1, duration), onset + 1):
-            ok = key & self.consonant(onset, until)
-            if ok.any():
-                return ok
-        return key
+            return choices[0]
+        for allowed in choices:
+            allowed = self.cadence(onset, allowed)
+            for until in (onset + max(1, duration), onset + 1):
+                ok = allowed & self.consonant(onset, until)
+                if ok.any():
+                    return ok
+        return self.cadence(onset, choices[0])
+
+
+def chord_third(pcs: frozenset[int]) -> int | None:
+    """The third of a triad given as pitch classes (the tone a major or minor third above
+    another whose fifth is there too), or None."""
+    for root in pcs:
+        if (root + 7) % 12 in pcs:
+            for third in ((root + 4) % 12, (root + 3) % 12):
+                if third in pcs:
+                    return third
+    return None
 
 
 def rhythm_grid(score: Score, end_ticks: int, *, division: int = 4, events: Sequence[int] = ()) -> list[int]:

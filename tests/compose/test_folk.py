@@ -1,0 +1,51 @@
+"""The folk tune writer's arrangement: the tune on the melody instrument, doubled by a second
+melodic one, chords and bass from the tune's own harmony (no model needed: a tune by hand)."""
+
+from __future__ import annotations
+
+from partita.compose.folk import (
+    MONOPHONIC,
+    Tune,
+    arrange_tune,
+    fit_octave,
+    form_for,
+    tune_request,
+    tune_style,
+)
+from partita.score import TPQ
+from partita.text.attributes import Attributes
+
+
+def test_form_and_request():
+    assert form_for(16) == (2, 8, "AB") and form_for(32) == (4, 8, "AABB") and form_for(12) == (1, 12, "A")
+    attrs = Attributes(key=(2, "major"), meter=(6, 8), tempo=120.0, instruments=(40,), bars=16, style=("jig",))
+    assert tune_style(attrs) == "jig"
+    req = tune_request(attrs, seed=0)
+    assert (req.sections, req.bars_per_section, req.form, req.rhythm) == (2, 8, "AB", "jig")
+    assert req.repeats == ((4, 0), (5, 1)) and req.shared_ending == 1
+    assert tune_request(attrs, seed=1).repeats == ((4, 0),)
+    assert tune_style(Attributes(style=("jazz",))) is None
+
+
+def test_fit_octave_moves_by_octaves_into_range():
+    notes = [(0, 240, 86), (240, 240, 91)]
+    assert fit_octave(notes, 42) == [(0, 240, 62), (240, 240, 67)]     # a cello plays it two octaves down
+    assert fit_octave(notes, 73) == notes                               # a flute as it is
+
+
+def test_the_tune_is_arranged_around_its_own_chords():
+    bar = TPQ * 2   # 2/4
+    # D major: D F# A D | G B G B | A C# E A | D D
+    pitches = [62, 66, 69, 74, 67, 71, 67, 71, 69, 73, 76, 69, 74, 74, 74, 74]
+    tune = Tune("", [(i * TPQ // 2, TPQ // 2, p) for i, p in enumerate(pitches)], {}, ())
+    attrs = Attributes(key=(2, "major"), meter=(2, 4), tempo=110.0, instruments=(40, 73, 0, 33), bars=4,
+                       style=("polka",))
+    arrangement, writers = arrange_tune(attrs, tune, seed=0)
+    score = arrangement.score
+    assert list(arrangement.parts.values()) == ["melody", "harmony", "comping", "bass"]
+    assert writers[score.tracks[0].name] == "abc model" and "doubling" in writers[score.tracks[1].name]
+    assert [n.pitch for n in score.tracks[0].notes] == pitches and 73 in MONOPHONIC
+    assert [n.pitch for n in score.tracks[1].notes] == pitches     # the flute doubles the tune in its octave
+    bass_roots = [min(n.pitch for n in score.tracks[3].notes if i * bar <= n.time < (i + 1) * bar) % 12
+                  for i in range(4)]
+    assert bass_roots == [2, 7, 9, 2]                              # D G A D: the tune's own chords
