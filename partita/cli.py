@@ -423,6 +423,8 @@ def _generate(args: argparse.Namespace) -> int:
     print(gen.report.markdown())
     writers = gen.writers or {}
     print("parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in gen.parts.items()))
+    if gen.musicality is not None:
+        print(f"musicality: {gen.musicality:.2f} of its features inside the band of real {gen.style} pieces")
     print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores} in {gen.seconds:.1f} s")
     for path in paths.values():
         print(f"wrote {path}")

@@ -36,7 +36,9 @@ class Generation:
     candidate_scores: list[float]
     seconds: float
     seed: int
-    writers: dict[str, str] | None = None  # track name → "arranger" or "figaro model"
+    writers: dict[str, str] | None = None  # track name → who wrote it ("abc model", "arranger"...)
+    style: str | None = None               # the corpus style judged against (partita.mir.musicality)
+    musicality: float | None = None        # share of the piece's features inside the style's bands
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,8 @@ class Generation:
             "parts": {name: f"{(self.writers or {}).get(name, 'arranger')} ({role})"
                       for name, role in self.parts.items()},
             "candidates": self.candidate_scores,
+            "musicality": {"style": self.style, "in_band": None if self.musicality is None
+                           else round(self.musicality, 3)},
             "seconds": round(self.seconds, 3),
         }
 
@@ -143,6 +147,7 @@ class Candidate:
     arrangement: Any  # an arrange.Arrangement
     writers: dict[str, str]
     rank: tuple = ()  # the writer's own rank of the candidate (a tune's check), after fidelity
+    musicality: float | None = None  # share of features in the style's bands (None: no bands)
 
 
 def read_request(request: GenerateRequest) -> tuple[Attributes, str, Any]:
@@ -262,9 +267,18 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
 
         net = (*load_figaro(model), figaro_vocab(model))   # (model, config, vocab)
 
+    from partita.mir.musicality import style_of
+    from partita.mir.style_bands import musicality
+
+    style = style_of(attrs.style)
+
     def judge(c: Candidate) -> tuple[FidelityReport, tuple]:
+        # fidelity first (a stated control is never traded), then how much the piece looks
+        # like real pieces of its style (bands of the corpus's train split), then the writer's own check
         report = fidelity_report(c.arrangement.score, attrs)
-        return report, (report.score, *c.rank)
+        m = musicality(c.arrangement.score, style, c.arrangement.parts)
+        c.musicality = None if m != m else m   # NaN: the style has no bands
+        return report, (report.score, c.musicality or 0.0, *c.rank)
 
     if writer == "tune":
         def write(s: int) -> Candidate:
@@ -288,7 +302,8 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         chosen = best(candidates)
     c = chosen.value
     return Generation(text, c.arrangement.score, attrs, chosen.report, c.arrangement.parts,
-                      [r.report.score for r in candidates], time.perf_counter() - t0, request.seed, c.writers)
+                      [r.report.score for r in candidates], time.perf_counter() - t0, request.seed, c.writers,
+                      style, c.musicality)
 
 
 def write_generation(gen: Generation, out_dir: str | Path, *, render: bool = False, engine: str = "soundfont",

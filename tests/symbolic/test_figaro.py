@@ -102,6 +102,13 @@ def test_in_bar_and_instruments_masks(vocab, tables):
     assert programs == {"Program_40", "Program_-1"}
 
 
+def test_monophonic_instruments_play_one_note_at_a_time(vocab, tables):
+    m = FS.one_note_at_a_time(tables, [73, 0])          # a flute and a piano have started a note here
+    assert not m[vocab.remi.token_id("Program_73")]      # the flute may not start another
+    assert m[vocab.remi.token_id("Program_0")] and m[vocab.remi.token_id("Pitch_60")]   # the piano may (chords)
+    assert FS.one_note_at_a_time(tables, []).all()
+
+
 def test_forward_in_meter_mask(vocab, tables):
     m = FS.forward_in_meter(tables, "3/4", last_position=4)
     positions = sorted(int(n.split("_")[1]) for n in allowed_names(vocab, m) if n.startswith("Position_"))

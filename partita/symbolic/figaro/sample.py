@@ -126,13 +126,28 @@ def chord_not_full(t: Tables, at_position: Sequence[int]) -> np.ndarray:
     return m
 
 
+MONOPHONIC = frozenset(set(range(40, 44)) | set(range(56, 80)) | set(range(104, 112)))
+"""General MIDI programs that play one note at a time (solo strings, brass, reeds, pipes,
+folk instruments)."""
+
+
+def one_note_at_a_time(t: Tables, sounded: Sequence[int]) -> np.ndarray:
+    """Every id but the program tokens of monophonic instruments that already start a note
+    at this position (a flute or a fiddle plays no chords)."""
+    m = np.ones(t.vocab.size, dtype=bool)
+    m[[t.program[p] for p in sounded if p in MONOPHONIC and p in t.program]] = False
+    return m
+
+
 def step_mask(t: Tables, prev: int, *, instruments: Sequence[int], meter: str, last_bar: bool,
-              last_position: int, at_position: Sequence[int]) -> np.ndarray:
+              last_position: int, at_position: Sequence[int], sounded: Sequence[int] = ()) -> np.ndarray:
     """What may follow ``prev`` inside a bar: the REMI grammar, inside the bar, the bar's
     instruments only, time forward within the meter - or the bar's end; never a doubled
-    note or a chord past :data:`MAX_PER_POSITION`."""
+    note, a chord past :data:`MAX_PER_POSITION`, or a second note at once on a monophonic
+    instrument (``sounded``: the programs that started a note at this position)."""
     notes = grammar(t, prev) & in_bar(t) & instruments_only(t, instruments) & forward_in_meter(t, meter, last_position)
-    return (notes | bar_end(t, prev, last_bar)) & no_doubled_note(t, at_position) & chord_not_full(t, at_position)
+    return ((notes | bar_end(t, prev, last_bar)) & no_doubled_note(t, at_position) & chord_not_full(t, at_position)
+            & one_note_at_a_time(t, sounded))
 
 
 # --------------------------------------------------------------------------- generation
@@ -149,9 +164,12 @@ def sample_bar(sampler, t: Tables, bar: D.BarDescription, *, last_bar: bool, max
     instruments = bar.instruments or (0,)
     last_position = -1
     at_position: list[int] = []   # pitch ids already sounding at this position
+    sounded: list[int] = []       # programs that started a note at this position
+    program = None
+    programs = {i: p for p, i in t.program.items()}
     for _ in range(max_tokens):
         mask = step_mask(t, sampler.seq[-1], instruments=instruments, meter=bar.meter, last_bar=last_bar,
-                         last_position=last_position, at_position=at_position)
+                         last_position=last_position, at_position=at_position, sounded=sounded)
         tok = sampler.step([lambda _s, m=mask: m])
         if tok is None:
             break
@@ -160,9 +178,13 @@ def sample_bar(sampler, t: Tables, bar: D.BarDescription, *, last_bar: bool, max
             break
         if tok < t.vocab.offset and t.position[tok] >= 0:
             last_position = int(t.position[tok])
-            at_position = []
+            at_position, sounded = [], []
+        elif tok < t.vocab.offset and t.is_program[tok]:
+            program = programs[tok]
         elif tok < t.vocab.offset and t.is_pitch[tok]:
             at_position.append(tok)
+            if program is not None:
+                sounded.append(program)
 
 
 def generate(model, vocab: JointVocab, attributes: Sequence[str], plan: Sequence[D.BarDescription], *,  # noqa: ANN001

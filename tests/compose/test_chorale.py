@@ -1,0 +1,49 @@
+"""The chorale writer: a tune's beat skeleton in four voices, led by the rules of the style."""
+
+from __future__ import annotations
+
+import itertools
+
+from partita.compose.chorale import RANGES, chorale_score, skeleton, write_chorale
+from partita.mir.musicality import parallel_perfect_rate
+from partita.score import TPQ
+
+# a G-major folk tune in eighths and quarters (two bars a phrase), 4 bars of 4/4
+TUNE = [(i * TPQ // 2, TPQ // 2, p) for i, p in enumerate(
+    [67, 69, 71, 72, 74, 72, 71, 69, 67, 71, 74, 71, 69, 67, 66, 69,
+     71, 72, 74, 76, 74, 72, 71, 69, 67, 66, 64, 66, 67, 67, 67, 67])]
+
+
+def test_the_skeleton_takes_the_note_on_each_beat():
+    assert skeleton(TUNE, 4, TPQ) == [67, 71, 74, 71]
+    assert skeleton([(0, 960, 60), (960, 480, 62)], 4, TPQ) == [60, 60, 62, 62]
+
+
+def test_four_voices_in_range_in_order_without_parallels():
+    chorale = write_chorale(TUNE, (7, "major"), (4, 4), 4)
+    assert len(chorale.chords) == 16 and chorale.chords[0] == chorale.chords[-1] == "G:maj"
+    beats = {}
+    for name, notes in chorale.voices.items():
+        lo, hi = RANGES[name]
+        assert all(lo <= p <= hi for _, _, p in notes), name
+        for t, d, p in notes:
+            for k in range(t // TPQ, (t + d) // TPQ):
+                beats.setdefault(k, {})[name] = p
+    assert len(beats) == 16
+    for k, row in beats.items():
+        s, a, t, b = (row[v] for v in RANGES)
+        assert s >= a >= t > b and s - a <= 12 and a - t <= 12, (k, row)
+    lines = [[(n[0], n[1], n[2]) for n in chorale.voices[v]] for v in RANGES]
+    assert parallel_perfect_rate(lines) == 0.0
+    bass_last = chorale.voices["bass"][-1][2]
+    assert bass_last % 12 == 7                                  # the final chord in root position
+
+
+def test_voices_go_to_the_asked_instruments():
+    chorale = write_chorale(TUNE, (7, "major"), (4, 4), 4)
+    four, parts = chorale_score(chorale, (52, 52, 52, 52), 80.0, (4, 4), (1, 0))
+    assert len(four.tracks) == 4 and list(parts.values())[0] == "melody (soprano)"
+    organ, parts = chorale_score(chorale, (19,), 80.0, (4, 4), (1, 0))
+    assert len(organ.tracks) == 1 and organ.note_num() == sum(len(v) for v in chorale.voices.values())
+    assert "melody" in list(parts.values())[0]
+    assert all(a.time <= b.time for a, b in itertools.pairwise(organ.tracks[0].notes))
