@@ -1,7 +1,9 @@
 """`make demo`: the main job, end to end, files under out/.
 
-A text prompt becomes attributes, the attributes a plan, the plan a score (the FIGARO
-model writes melody and harmony, the arranger the rest; best of four candidates by fidelity); the score is written as MIDI and MusicXML, rendered to audio with
+A text prompt becomes attributes, the attributes a score: the writer for the style asked
+(the ABC tune model for jigs, reels, waltzes and the other tune styles of the corpus, four
+voices for a chorale, the FIGARO model otherwise) writes the melody, the arranger the rest,
+best of four candidates by fidelity, then musicality; the score is written as MIDI and MusicXML, rendered to audio with
 the embedded soundfont renderer, the audio is transcribed back to notes with Basic Pitch,
 and the report shows what was asked against what was measured, in the score and in the
 audio.
@@ -35,13 +37,15 @@ def run() -> int:
     for prompt in PROMPTS:
         step(f"prompt: {prompt}")
         t = time.perf_counter()
-        gen = generate(prompt, seed=0, candidates=4, model="auto")  # the shipped FIGARO model where present
+        gen = generate(prompt, seed=0)   # the CLI's defaults: best of 4, the writer for the style
         paths = write_generation(gen, OUT)
         for note in gen.attributes.notes:
             print(f"  note: {note}")
         print(gen.report.markdown())
         writers = gen.writers or {}
         print("parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in gen.parts.items()))
+        if gen.musicality is not None:
+            print(f"musicality: {gen.musicality:.2f} of its features inside the band of real {gen.style} pieces")
         print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores}, {time.perf_counter() - t:.1f} s")
         wav = OUT / f"{slug(prompt)}.wav"
         t = time.perf_counter()

@@ -230,8 +230,11 @@ def _styles_by_meaning(text: str, styles: list[str]) -> tuple[list[str], list[st
     from partita.text.embed import nearest_styles
 
     styles, notes = list(styles), []
+    stated_dance = any(s in DANCES for s in styles)
     for style, score in nearest_styles(text):
-        if style not in styles:
+        # a dance the prompt names is never joined by another found by meaning (a "slow
+        # waltz" is no tango: its meter and tempo would be the other dance's)
+        if style not in styles and not (stated_dance and style in DANCES):
             styles.append(style)
             notes.append(f"style '{style}' matched by meaning ({score:.2f})")
     return styles, notes

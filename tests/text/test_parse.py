@@ -104,3 +104,8 @@ def test_attributes_json_round_trip():
 def test_embedding_match_of_unknown_words():
     attrs = parse_prompt("a mournful tune for a funeral", fill=False, use_embeddings=True)
     assert {"sad", "solemn", "melancholic"} & set(attrs.style)
+
+
+def test_a_named_dance_is_not_joined_by_one_found_by_meaning():
+    attrs = parse_prompt("A slow waltz in E-flat major for piano and cello, 16 bars", use_embeddings=True)
+    assert attrs.meter == (3, 4) and "tango" not in attrs.style and attrs.style[0] == "waltz"
