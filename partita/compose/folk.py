@@ -34,7 +34,13 @@ MONOPHONIC = set(range(40, 44)) | set(range(56, 80)) | set(range(104, 112))
 
 
 def tune_style(attrs: Attributes) -> str | None:
-    """The tune style a prompt asks for (a dance first, then a folk word), or None."""
+    """The tune style a prompt asks for (a dance first, then a folk word), or None (also when
+    its length cannot be written as strains, :func:`form_for`)."""
+    if attrs.bars is not None or attrs.seconds is not None:
+        try:
+            form_for(bars_for(attrs))
+        except ValueError:
+            return None
     for word in TUNE_DANCES:
         if word in attrs.style:
             return word
@@ -43,16 +49,18 @@ def tune_style(attrs: Attributes) -> str | None:
 
 def form_for(bars: int) -> tuple[int, int, str]:
     """(sections, bars per section, form letters) for a length: 8-bar strains as the corpus
-    has them (16 bars: AB; 32: AABB), one strain for short pieces."""
+    has them (16 bars: AB; 32: AABB), one strain for short pieces (up to 12 bars), else the
+    fewest equal strains of at most 16 bars (20: AB of 10)."""
     if bars >= 16 and bars % 8 == 0 and bars // 8 <= 8:
         n = bars // 8
         return n, 8, ("AB" if n == 2 else ("AABBCCDD" if n % 2 == 0 else "AAB" + "BCCDD")[:n])
-    if bars <= 32:
+    if bars <= 12:
         return 1, bars, "A"
-    for sections in range(2, 9):
-        if bars % sections == 0 and bars // sections <= 32:
-            return sections, bars // sections, "".join("AB"[i % 2] for i in range(sections))
-    raise ValueError(f"{bars} bars: give at most 256")
+    for limit in (16, 32):
+        for sections in range(2, 9):
+            if bars % sections == 0 and bars // sections <= limit:
+                return sections, bars // sections, "".join("AB"[i % 2] for i in range(sections))
+    raise ValueError(f"{bars} bars cannot be written as equal strains of at most 32 bars")
 
 
 PHRASE_REPEATS = (((4, 0), (5, 1)), ((4, 0),))

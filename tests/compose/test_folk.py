@@ -18,6 +18,7 @@ from partita.text.attributes import Attributes
 
 def test_form_and_request():
     assert form_for(16) == (2, 8, "AB") and form_for(32) == (4, 8, "AABB") and form_for(12) == (1, 12, "A")
+    assert form_for(20) == (2, 10, "AB") and form_for(15) == (3, 5, "ABA") and form_for(17) == (1, 17, "A")
     attrs = Attributes(key=(2, "major"), meter=(6, 8), tempo=120.0, instruments=(40,), bars=16, style=("jig",))
     assert tune_style(attrs) == "jig"
     req = tune_request(attrs, seed=0)
