@@ -168,3 +168,8 @@ INSTRUMENT_RANGES = {40: (55, 88), 41: (48, 79), 42: (36, 67), 73: (60, 93), 72:
                      78: (62, 93), 74: (60, 86), 52: (55, 79), 53: (55, 79), 0: (55, 84), 24: (52, 79),
                      25: (52, 79)}
 """Comfortable melody ranges (low, high MIDI pitch) by General MIDI program."""
+
+MONOPHONIC_PROGRAMS = frozenset({40, 41, 42, 43, 53, 56, 57, 58, 59, 60, *range(64, 80), 109, 110, 111})
+"""General MIDI programs that play one line, one note at a time: the solo bowed strings (as a
+melody or a voice of a texture), solo voice, the brass, the reeds and pipes (flute, whistle,
+recorder...), bagpipe, fiddle, shanai."""

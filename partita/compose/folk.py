@@ -23,16 +23,13 @@ from partita.compose.plan import plan as make_plan
 from partita.score import TPQ
 from partita.text.attributes import Attributes
 from partita.theory import INSTRUMENT_RANGES
+from partita.theory import MONOPHONIC_PROGRAMS as MONOPHONIC
 
 TUNE_DANCES = ("slip jig", "single jig", "double jig", "jig", "reel", "hornpipe", "strathspey", "polka",
                "waltz", "mazurka", "march")
 """Dance words whose tunes fill the corpus (the R: fields of O'Neill's, Ryan's, Aird's)."""
 TUNE_STYLES = ("folk", "celtic", "irish", "scottish", "german")
 """Style words of tunes without a dance (Essen's folk songs, airs)."""
-MONOPHONIC = set(range(40, 44)) | set(range(56, 80)) | set(range(104, 112))
-"""Programs that play one note at a time (solo strings, brass, reeds, pipes, folk instruments)."""
-
-
 def tune_style(attrs: Attributes) -> str | None:
     """The tune style a prompt asks for (a dance first, then a folk word), or None (also when
     its length cannot be written as strains, :func:`form_for`)."""
@@ -60,6 +57,8 @@ def form_for(bars: int) -> tuple[int, int, str]:
         for sections in range(2, 9):
             if bars % sections == 0 and bars // sections <= limit:
                 return sections, bars // sections, "".join("AB"[i % 2] for i in range(sections))
+    if bars <= 32:
+        return 1, bars, "A"
     raise ValueError(f"{bars} bars cannot be written as equal strains of at most 32 bars")
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from symusic import Note, Score, TimeSignature, Track
 
 from partita.mir.metrics import bar_starts, chord_progression_irregularity
-from partita.theory import MAJOR_SCALE, NO_CHORD, chord_root_and_intervals
+from partita.theory import MAJOR_SCALE, MONOPHONIC_PROGRAMS, NO_CHORD, chord_root_and_intervals
 
 FEATURE_VERSION = 1
 """Bump when a feature's definition changes: the cached corpus features are recomputed."""
@@ -47,10 +47,6 @@ STEP = (1, 2)
 LEAP = 7  # a melodic leap: a fifth or more (Yang & Lerch)
 INNER_LEAP = 5  # a leap in an inner voice: a fourth or more
 PERFECT = (0, 7)  # interval classes of consecutive octaves/unisons and fifths
-
-MONOPHONIC_PROGRAMS = frozenset({53, 56, 57, 58, 59, 60, *range(64, 80)})
-"""General MIDI programs that play one note at a time: solo voice, trumpet, trombone, tuba,
-horn, the reeds and the pipes (flute, whistle, recorder...)."""
 
 MELODY_FEATURES = ("pitch_range", "step_share", "repeat_share", "leap_share", "mean_interval",
                    "notes_per_bar", "ioi_entropy", "top_ioi_share", "pc_entropy", "scale_share",

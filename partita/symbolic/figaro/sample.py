@@ -21,6 +21,7 @@ import torch
 
 from partita.errors import PartitaError
 from partita.symbolic.figaro.model import JointVocab
+from partita.theory import MONOPHONIC_PROGRAMS
 from partita.tokenizers import description as D
 
 MAX_PER_POSITION = 8
@@ -126,16 +127,11 @@ def chord_not_full(t: Tables, at_position: Sequence[int]) -> np.ndarray:
     return m
 
 
-MONOPHONIC = frozenset(set(range(40, 44)) | set(range(56, 80)) | set(range(104, 112)))
-"""General MIDI programs that play one note at a time (solo strings, brass, reeds, pipes,
-folk instruments)."""
-
-
 def one_note_at_a_time(t: Tables, sounded: Sequence[int]) -> np.ndarray:
     """Every id but the program tokens of monophonic instruments that already start a note
     at this position (a flute or a fiddle plays no chords)."""
     m = np.ones(t.vocab.size, dtype=bool)
-    m[[t.program[p] for p in sounded if p in MONOPHONIC and p in t.program]] = False
+    m[[t.program[p] for p in sounded if p in MONOPHONIC_PROGRAMS and p in t.program]] = False
     return m
 
 
