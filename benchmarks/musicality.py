@@ -285,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="output stem (default benchmarks/results/musicality)")
     ap.add_argument("--records", help="an earlier results JSON: reuse its generated pieces' features (its prompts "
                                       "and seeds) and recompute only the statistics")
+    ap.add_argument("--abc-from", help="an earlier results JSON (same prompts and seeds): reuse its ABC model "
+                                       "pieces and generate the rest anew (the ABC row costs most)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     from partita.mir import musicality as M
@@ -320,9 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         abc = {s: [restored(r) for r in recs] for s, recs in earlier["pieces"]["abc"].items()}
         failures = earlier["abc_failures"]
     else:
-        with tqdm(total=len(jobs) * (1 if args.no_abc else 2), desc="pieces") as bar:
+        reuse = json.loads(Path(args.abc_from).read_text()) if args.abc_from else None
+        if reuse is not None:
+            abc = {s: [restored(r) for r in recs] for s, recs in reuse["pieces"]["abc"].items() if s in styles}
+            failures = reuse["abc_failures"]
+        with tqdm(total=len(jobs) * (1 if args.no_abc or reuse else 2), desc="pieces") as bar:
             generated = generate_records(jobs, bar)
-            if not args.no_abc:
+            if not args.no_abc and reuse is None:
                 with tempfile.TemporaryDirectory() as folder:
                     abc, failures = abc_records(jobs, bar, Path(folder))
 

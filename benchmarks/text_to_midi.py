@@ -79,12 +79,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("candidates", nargs="?", type=int, default=4)
-    ap.add_argument("--model", help="a FIGARO checkpoint: the model writes melody and harmony")
+    ap.add_argument("--model", help="a FIGARO checkpoint: the model writes melody and harmony; 'auto': the "
+                    "CLI's default writers (results in text_to_midi_default.*)")
     ap.add_argument("--musicality", action="store_true")
     ap.add_argument("--limit", type=int, help="only the first N prompts")
     args = ap.parse_args(argv)
     candidates = args.candidates
-    name = "text_to_midi_figaro" if args.model else "text_to_midi"
+    name = "text_to_midi_default" if args.model == "auto" else "text_to_midi_figaro" if args.model else "text_to_midi"
     rows = []
     for line in (HERE / "data" / "prompts.jsonl").read_text().splitlines()[: args.limit]:
         want = json.loads(line)
@@ -130,8 +131,11 @@ def main(argv: list[str] | None = None) -> dict:
     summary = {k: share(k) for k in ("ck", "tb", "meter", "instrument_f1", "bars", "mode_ok", "length_s_within_10pct")}
     summary["seconds_median"] = round(statistics.median(r["seconds"] for r in rows), 3)
     result = {"prompts": len(rows), "candidates": candidates, "model": args.model, "summary": summary, "rows": rows}
-    who = f"the FIGARO model {args.model} writes melody and harmony, the arranger the rest" if args.model \
-        else "every part from the rule-based arranger"
+    who = ("the CLI's default writers: the ABC tune model for the corpus's tune styles, four voices for "
+           "chorales, the FIGARO model otherwise; the arranger the rest; reranked by fidelity, then musicality"
+           if args.model == "auto" else
+           f"the FIGARO model {args.model} writes melody and harmony, the arranger the rest" if args.model
+           else "every part from the rule-based arranger")
     md = [f"{len(rows)} hand-written prompts, best of {candidates} candidates, seed 0 ({who}).", "",
           "| metric | partita | prompts stating it | Text2midi (MidiCaps) | MuseCoco (MidiCaps) |", "|---|---|---|---|---|"]
     names = {"ck": ("correct key (CK)", "33.6%", "13.7%"), "tb": ("tempo bin (TB)", "39.7%", "21.7%"),

@@ -487,7 +487,7 @@ def add_accompany(sub: argparse._SubParsersAction) -> None:
     v.add_argument("melody", help="a MIDI, MusicXML or ABC file")
     add_amt_options(v, free_help="the model alone: no key guard, harmony guard (no seconds, sevenths or tritone "
                                  "against the melody) or cover guard")
-    v.add_argument("--instruments", help="e.g. piano,bass (names as in prompts)")
+    v.add_argument("--instruments", help="e.g. piano,bass (names as in prompts; default for accompany: piano and bass)")
     v.add_argument("--candidates", type=int, default=4,
                    help="sample N accompaniments, keep the one that supports the melody best "
                         "(default 4; 1 is four times faster)")

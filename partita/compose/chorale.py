@@ -27,7 +27,7 @@ from partita.score import TPQ
 from partita.text.attributes import Attributes
 from partita.theory import PC_NAMES, chord_to_pitch_classes
 
-RANGES = {"soprano": (60, 79), "alto": (55, 74), "tenor": (48, 69), "bass": (38, 62)}
+RANGES = {"soprano": (60, 79), "alto": (55, 74), "tenor": (48, 69), "bass": (41, 62)}
 """Voice ranges (MIDI pitch), as in Bach's four-part chorales."""
 PHRASE_BARS = 2
 
@@ -41,27 +41,58 @@ class Chorale:
 
 
 def skeleton(notes: list[tuple[int, int, int]], beats: int, beat_ticks: int) -> list[int]:
-    """The pitch sounding on each beat (the last note begun at or before it)."""
-    out = []
-    i = 0
+    """One pitch per beat: of the note sounding on the beat and those begun inside it, the
+    nearest to the previous beat's pitch (a chorale melody moves by step where it can)."""
+    out: list[int] = []
     ordered = sorted(notes)
+    i = 0
     current = ordered[0][2] if ordered else 67
     for b in range(beats):
         t = b * beat_ticks
         while i < len(ordered) and ordered[i][0] <= t:
             current = ordered[i][2]
             i += 1
-        out.append(current)
+        options = [current] + [p for on, _, p in ordered[i:] if on < t + beat_ticks]
+        out.append(min(options, key=lambda p: abs(p - out[-1])) if out else current)
     return out
 
 
 def soprano_line(pitches: list[int]) -> list[int]:
-    """The skeleton moved by octaves into the soprano's range (its middle nearest the range's)."""
+    """The skeleton moved by octaves into the soprano's range (its middle nearest the range's);
+    a note still outside, or a leap past a fifth that an octave makes smaller, moves by an
+    octave (the pitch class kept)."""
     lo, hi = RANGES["soprano"]
     best = min(range(-3, 4), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches),
                                              abs((min(pitches) + max(pitches)) / 2 + 12 * k - (lo + hi) / 2)))
-    out = [p + 12 * best for p in pitches]
-    return [min(hi, max(lo, p)) if not lo <= p <= hi else p for p in out]
+    out: list[int] = []
+    for p in (p + 12 * best for p in pitches):
+        options = [q for q in (p - 12, p, p + 12) if lo <= q <= hi] or [min(hi, max(lo, p))]
+        out.append(min(options, key=lambda q: (abs(q - out[-1]) > 7, q != p)) if out else
+                   min(options, key=lambda q: q != p))
+    return out
+
+
+def passing_tones(line: list[tuple[int, int, int]], key: tuple[int, str], beat: int,
+                  per_bar: int, phrase: int) -> list[tuple[int, int, int]]:
+    """The soprano with a passing eighth filling the first leap of a third in each bar
+    (not across a phrase end), as chorale melodies have them."""
+    from partita.theory import mode_scale
+
+    scale = set(mode_scale(key))
+    out: list[tuple[int, int, int]] = []
+    used_bars: set[int] = set()
+    for j, (t, d, p) in enumerate(line):
+        nxt = line[j + 1][2] if j + 1 < len(line) else None
+        b = t // beat
+        gap = None if nxt is None else nxt - p
+        mid = None if gap is None or abs(gap) not in (3, 4) else next(
+            (q for q in range(min(p, nxt) + 1, max(p, nxt)) if q % 12 in scale), None)
+        if mid is not None and d == beat and (b + 1) % phrase != 0 and b // per_bar not in used_bars:
+            used_bars.add(b // per_bar)
+            out += [(t, beat // 2, p), (t + beat // 2, beat // 2, mid)]
+        else:
+            out.append((t, d, p))
+    return out
 
 
 def _voicings(label: str, soprano: int, leading: int) -> np.ndarray:
@@ -87,8 +118,9 @@ def _voicings(label: str, soprano: int, leading: int) -> np.ndarray:
 def _transition_cost(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     """(P, N) cost of moving from each voicing to each: motion, leaps, parallels."""
     d = nxt[None, :, :4] - prev[:, None, :4]                      # (P, N, 4) motion of each voice
-    cost = np.abs(d[..., 1]) + np.abs(d[..., 2]) + 0.5 * np.abs(d[..., 3])
-    cost += 3.0 * ((np.abs(d[..., 1]) > 4) + (np.abs(d[..., 2]) > 4))       # inner-voice leaps
+    # inner voices move little, but may leap where a chord change asks (Bach's alto and tenor
+    # leap a fourth or more in about one move in ten)
+    cost = 0.5 * (np.abs(d[..., 1]) + np.abs(d[..., 2])) + 0.5 * np.abs(d[..., 3])
     cost += 4.0 * (np.abs(d[..., 3]) > 7)
     for i, j in itertools.combinations(range(4), 2):
         before = (prev[:, None, i] - prev[:, None, j]) % 12
@@ -111,6 +143,8 @@ def voice(soprano: list[int], chords: list[str], key: tuple[int, str]) -> list[t
             b = next(p for p in range(RANGES["bass"][1], RANGES["bass"][0] - 1, -1) if p % 12 == s % 12)
             v = np.array([[s, s - 12 if s - 12 >= RANGES["alto"][0] else s, max(RANGES["tenor"][0], s - 19), b, 1]])
         layers.append(v)
+    if layers and layers[-1][:, 4].any():   # the final chord in root position
+        layers[-1] = layers[-1][layers[-1][:, 4] == 1]
     score = -2.0 * layers[0][:, 4]                                   # root position welcome
     back = []
     for prev, nxt in zip(layers, layers[1:], strict=False):
@@ -132,7 +166,13 @@ def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter:
     per_bar = num
     beats = bars * per_bar
     sop = soprano_line(skeleton(tune, beats, beat))
+    if sop:   # the chorale closes on the tonic in the soprano (the tune's last note may fall after the beat)
+        lo, hi = RANGES["soprano"]
+        tonics = [p for p in range(lo, hi + 1) if p % 12 == key[0] % 12]
+        sop[-1] = min(tonics, key=lambda p: abs(p - (sop[-2] if len(sop) > 1 else sop[-1])))
     phrase = PHRASE_BARS * per_bar
+    for end in range(phrase - 1, beats, phrase):   # the cadence note arrives a beat early and is held
+        sop[end - 1] = sop[end]
     # phrase ends hold the soprano's note from the beat before when it repeats (see below),
     # and cadence: the harmoniser favours the tonic or the dominant there
     chords = harmonize([(i * beat, beat, p) for i, p in enumerate(sop)], key, bar_ticks=per_bar * beat,
@@ -153,6 +193,7 @@ def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter:
             else:
                 merged.append((t, d, p))
         voices[name] = merged
+    voices["soprano"] = passing_tones(voices["soprano"], key, beat, per_bar, phrase)
     return Chorale(voices, chords)
 
 

@@ -14,8 +14,9 @@ TUNE = [(i * TPQ // 2, TPQ // 2, p) for i, p in enumerate(
      71, 72, 74, 76, 74, 72, 71, 69, 67, 66, 64, 66, 67, 67, 67, 67])]
 
 
-def test_the_skeleton_takes_the_note_on_each_beat():
-    assert skeleton(TUNE, 4, TPQ) == [67, 71, 74, 71]
+def test_the_skeleton_takes_one_note_a_beat_nearest_the_last():
+    # beats of G A | B C | D C | B A: the note on the beat or the one inside it nearer the last
+    assert skeleton(TUNE, 4, TPQ) == [67, 71, 72, 71]
     assert skeleton([(0, 960, 60), (960, 480, 62)], 4, TPQ) == [60, 60, 62, 62]
 
 
@@ -47,3 +48,10 @@ def test_voices_go_to_the_asked_instruments():
     assert len(organ.tracks) == 1 and organ.note_num() == sum(len(v) for v in chorale.voices.values())
     assert "melody" in list(parts.values())[0]
     assert all(a.time <= b.time for a, b in itertools.pairwise(organ.tracks[0].notes))
+
+
+def test_the_chorale_closes_on_the_tonic_in_soprano_and_bass():
+    off_tonic = TUNE[:-4] + [(28 * TPQ // 2, 2 * TPQ, 69)]    # the tune's last beat on A, not G
+    chorale = write_chorale(off_tonic, (7, "major"), (4, 4), 4)
+    assert chorale.voices["soprano"][-1][2] % 12 == 7 and chorale.voices["bass"][-1][2] % 12 == 7
+    assert chorale.chords[-1] == "G:maj"
