@@ -687,6 +687,9 @@ def add_abc(sub: argparse._SubParsersAction) -> None:
     ab.add_argument("--sections", type=int)
     ab.add_argument("--bars-per-section", type=int)
     ab.add_argument("--form", help="e.g. AABA: sections with the same letter repeat")
+    ab.add_argument("--no-phrase-repeats", action="store_true",
+                    help="no repeats inside a strain (by default the second phrase of each 8 bars opens as the "
+                    "first, and a new strain ends as the first did)")
     ab.add_argument("--candidates", type=int, default=4, help="tunes sampled; the one honouring the request kept")
     ab.add_argument("--midi", help="also write a MIDI file")
     ab.add_argument("--musicxml", help="also write MusicXML")
@@ -709,7 +712,8 @@ def _abc(args: argparse.Namespace) -> int:
     if not 1 <= args.candidates <= 32:
         raise PartitaError(f"--candidates {args.candidates}: give 1 to 32")
     request, notes = request_from_prompt(args.prompt, sections=args.sections,
-                                         bars_per_section=args.bars_per_section, form=args.form)
+                                         bars_per_section=args.bars_per_section, form=args.form, seed=args.seed,
+                                         phrase_repeats=not args.no_phrase_repeats)
     model, _ = load(checkpoints.resolve(args.model, "abc"))
     if not isinstance(model, BarPatchModel):
         raise PartitaError(f"{args.model}: a flat baseline model; `partita abc` needs the bar-patch model")

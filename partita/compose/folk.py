@@ -62,23 +62,17 @@ def form_for(bars: int) -> tuple[int, int, str]:
     raise ValueError(f"{bars} bars cannot be written as equal strains of at most 32 bars")
 
 
-PHRASE_REPEATS = (((4, 0), (5, 1)), ((4, 0),))
-"""How the second phrase of a strain opens, chosen by seed: with the first phrase's first two
-bars again, or its first bar (as in most jigs and reels of the corpus)."""
-
-
 def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.tunes.TuneRequest
     """The ABC model's request for filled Attributes (key, meter, tempo, bars): 8-bar strains,
-    the second phrase of each opening as the first did (:data:`PHRASE_REPEATS`), a new
-    strain closing with the first strain's last bar."""
-    from partita.compose.tunes import TuneRequest
+    the second phrase of each opening as the first did, a new strain closing with the first
+    strain's last bar (:func:`partita.compose.tunes.phrase_form`)."""
+    from partita.compose.tunes import TuneRequest, phrase_form
 
     style = tune_style(attrs)
     sections, per_section, form = form_for(bars_for(attrs))
-    return TuneRequest(sections=sections, bars_per_section=per_section, form=form, meter=tuple(attrs.meter),
-                       key=tuple(attrs.key), tempo=attrs.tempo, rhythm=style if style in TUNE_DANCES else None,
-                       repeats=PHRASE_REPEATS[seed % len(PHRASE_REPEATS)] if per_section >= 6 else (),
-                       shared_ending=1 if len(set(form)) > 1 else 0)
+    return phrase_form(TuneRequest(sections=sections, bars_per_section=per_section, form=form,
+                                   meter=tuple(attrs.meter), key=tuple(attrs.key), tempo=attrs.tempo,
+                                   rhythm=style if style in TUNE_DANCES else None), seed)
 
 
 @functools.lru_cache(maxsize=2)

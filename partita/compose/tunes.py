@@ -72,8 +72,24 @@ class TuneRequest:
         return T.format_control_codes(self.controls()) + "\n".join(lines) + "\n"
 
 
+PHRASE_REPEATS = (((4, 0), (5, 1)), ((4, 0),))
+"""How the second phrase of an 8-bar strain opens, chosen by seed: with the first phrase's first
+two bars again, or its first bar (as most jigs and reels of the corpus do)."""
+
+
+def phrase_form(request: TuneRequest, seed: int) -> TuneRequest:
+    """The request with phrase repeats inside its strains (:data:`PHRASE_REPEATS`, strains of
+    6 bars or more) and, when its form has new strains, their last bar as the first's."""
+    from dataclasses import replace
+
+    letters = (request.form or "ABCDEFGH"[:request.sections])
+    return replace(request, repeats=PHRASE_REPEATS[seed % len(PHRASE_REPEATS)] if request.bars_per_section >= 6 else (),
+                   shared_ending=1 if len(set(letters)) > 1 else 0)
+
+
 def request_from_prompt(prompt: str, *, sections: int | None = None, bars_per_section: int | None = None,
-                        form: str | None = None, seed: int = 0) -> tuple[TuneRequest, list[str]]:
+                        form: str | None = None, seed: int = 0,
+                        phrase_repeats: bool = True) -> tuple[TuneRequest, list[str]]:
     """A :class:`TuneRequest` from a text prompt (dance type, key, meter, tempo), with notes
     on what was assumed."""
     from partita.text.parse import parse_prompt
@@ -109,6 +125,8 @@ def request_from_prompt(prompt: str, *, sections: int | None = None, bars_per_se
     req.tempo = attrs.tempo
     req.rhythm = dance
     req.check()
+    if phrase_repeats:
+        req = phrase_form(req, seed)
     return req, notes
 
 

@@ -99,3 +99,14 @@ def test_cli_abc_writes_a_tune_of_the_asked_form(one_tune_model, tmp_path, capsy
     assert report["parses"] and report["valid"] and report["form_ok"], report
     assert report["sections"] == 4 and report["bars"] == [2, 2, 2, 2]
     assert T.to_score(tune).note_num() > 0 and midi.stat().st_size > 0
+
+
+def test_prompts_ask_for_phrase_repeats_unless_told_not_to():
+    from partita.compose.tunes import request_from_prompt
+
+    req, _ = request_from_prompt("a reel in D major, 16 bars", seed=0)
+    assert (req.sections, req.bars_per_section) == (2, 8)
+    assert req.repeats == ((4, 0), (5, 1)) and req.shared_ending == 1
+    assert request_from_prompt("a reel in D major, 16 bars", seed=1)[0].repeats == ((4, 0),)
+    plain, _ = request_from_prompt("a reel in D major, 16 bars", phrase_repeats=False)
+    assert plain.repeats == () and plain.shared_ending == 0
