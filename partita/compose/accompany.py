@@ -45,7 +45,10 @@ def melody_harmony(melody: Score) -> tuple[tuple[int, str] | None, list[tuple[in
     bar = round(tpq * 4 * num / den)
     compound = den == 8 and num % 3 == 0
     beat = tpq * 3 // 2 if compound else tpq * 4 // den
-    per_bar = 2 if (num, den) in ((4, 4), (6, 8), (2, 2), (12, 8)) else 1
+    # a chord may change on every beat; a change off the bar line must be earned by the melody
+    # (harmonize's change penalty), so a simple tune keeps one or two chords a bar and a
+    # chorale melody gets a chord a beat
+    per_bar = max(1, num // 3 if compound else num)
     end = max(t + d for t, d, _ in notes)
     bars = -(-end // bar)
     labels = harmonize(notes, key, bar_ticks=bar, beat_ticks=beat, bars=bars, per_bar=per_bar)
