@@ -120,6 +120,17 @@ def fit_octave(notes: list[tuple[int, int, int]], program: int) -> list[tuple[in
     return [(t, d, p + 12 * best) for t, d, p in notes]
 
 
+def double(lead: list[tuple[int, int, int]], program: int) -> list[tuple[int, int, int]]:
+    """The tune for a second melodic instrument: an octave above or below the lead where the
+    instrument's range holds it (a whistle over a fiddle), else in unison, else by
+    :func:`fit_octave`."""
+    lo, hi = INSTRUMENT_RANGES.get(program, (55, 84))
+    for shift in (12, -12, 0):
+        if all(lo <= p + shift <= hi for _, _, p in lead):
+            return [(t, d, p + shift) for t, d, p in lead]
+    return fit_octave(lead, program)
+
+
 def tune_plan(attrs: Attributes, tune: Tune, seed: int) -> Plan:
     """The planner's plan with the tune's own chords, one a bar."""
     base = make_plan(attrs, seed=seed)
@@ -139,16 +150,18 @@ def arrange_tune(attrs: Attributes, tune: Tune, seed: int) -> tuple[Arrangement,
     writers = {}
     rng = random.Random(seed)
     end = len(plan.bars) * round(TPQ * 4 * plan.meter[0] / plan.meter[1])
+    lead = None   # the melody as its instrument plays it
     for track, (name, role), program in zip(score.tracks, arrangement.parts.items(), attrs.instruments, strict=True):
         line = None
         if role == "melody":
             line, writers[name] = fit_octave(tune.notes, program), "abc model"
+            lead = line
         elif role == "melody+comping":   # a keyboard alone: the tune above its own chords
             line = fit_octave(tune.notes, 0)
             below = comping_notes(plan, program, rng, attrs.style, low=True)
             writers[name] = "abc model + arranger"
         elif role == "harmony" and program in MONOPHONIC:
-            line, writers[name] = fit_octave(tune.notes, program), "abc model (doubling the tune)"
+            line, writers[name] = double(lead or tune.notes, program), "abc model (doubling the tune)"
         else:
             writers[name] = "arranger"
         if line is None:

@@ -46,7 +46,7 @@ def test_the_tune_is_arranged_around_its_own_chords():
     assert list(arrangement.parts.values()) == ["melody", "harmony", "comping", "bass"]
     assert writers[score.tracks[0].name] == "abc model" and "doubling" in writers[score.tracks[1].name]
     assert [n.pitch for n in score.tracks[0].notes] == pitches and 73 in MONOPHONIC
-    assert [n.pitch for n in score.tracks[1].notes] == pitches     # the flute doubles the tune in its octave
+    assert [n.pitch for n in score.tracks[1].notes] == [p + 12 for p in pitches]   # the flute an octave above
     bass_roots = [min(n.pitch for n in score.tracks[3].notes if i * bar <= n.time < (i + 1) * bar) % 12
                   for i in range(4)]
     assert bass_roots == [2, 7, 9, 2]                              # D G A D: the tune's own chords
