@@ -73,9 +73,11 @@ def soprano_line(pitches: list[int]) -> list[int]:
 
 
 def passing_tones(line: list[tuple[int, int, int]], key: tuple[int, str], beat: int,
-                  per_bar: int, phrase: int) -> list[tuple[int, int, int]]:
+                  per_bar: int, phrase: int, others: tuple[list[tuple[int, int, int]], ...] = ()
+                  ) -> list[tuple[int, int, int]]:
     """The soprano with a passing eighth filling the first leap of a third in each bar
-    (not across a phrase end), as chorale melodies have them."""
+    (not across a phrase end), as chorale melodies have them; never one that makes a fifth or
+    an octave with another voice sounding then (it would move in parallel into the next beat)."""
     from partita.theory import mode_scale
 
     scale = set(mode_scale(key))
@@ -87,6 +89,10 @@ def passing_tones(line: list[tuple[int, int, int]], key: tuple[int, str], beat: 
         gap = None if nxt is None else nxt - p
         mid = None if gap is None or abs(gap) not in (3, 4) else next(
             (q for q in range(min(p, nxt) + 1, max(p, nxt)) if q % 12 in scale), None)
+        half = t + beat // 2
+        sounding = [q for voice in others for on, dur, q in voice if on <= half < on + dur]
+        if mid is not None and any((mid - q) % 12 in (0, 7) for q in sounding):
+            mid = None
         if mid is not None and d == beat and (b + 1) % phrase != 0 and b // per_bar not in used_bars:
             used_bars.add(b // per_bar)
             out += [(t, beat // 2, p), (t + beat // 2, beat // 2, mid)]
@@ -118,9 +124,11 @@ def _voicings(label: str, soprano: int, leading: int) -> np.ndarray:
 def _transition_cost(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     """(P, N) cost of moving from each voicing to each: motion, leaps, parallels."""
     d = nxt[None, :, :4] - prev[:, None, :4]                      # (P, N, 4) motion of each voice
-    # inner voices move little, but may leap where a chord change asks (Bach's alto and tenor
-    # leap a fourth or more in about one move in ten)
-    cost = 0.5 * (np.abs(d[..., 1]) + np.abs(d[..., 2])) + 0.5 * np.abs(d[..., 3])
+    # inner voices move by small steps, but do move (a held alto or tenor costs too) and may
+    # leap where a chord change asks: Bach's alto and tenor leap a fourth or more in about one
+    # move in ten, and span about an octave
+    cost = 0.3 * (np.abs(d[..., 1]) + np.abs(d[..., 2])) + 0.5 * np.abs(d[..., 3])
+    cost += 1.2 * ((d[..., 1] == 0).astype(float) + (d[..., 2] == 0))
     cost += 4.0 * (np.abs(d[..., 3]) > 7)
     for i, j in itertools.combinations(range(4), 2):
         before = (prev[:, None, i] - prev[:, None, j]) % 12
@@ -193,7 +201,8 @@ def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter:
             else:
                 merged.append((t, d, p))
         voices[name] = merged
-    voices["soprano"] = passing_tones(voices["soprano"], key, beat, per_bar, phrase)
+    voices["soprano"] = passing_tones(voices["soprano"], key, beat, per_bar, phrase,
+                                      tuple(voices[v] for v in ("alto", "tenor", "bass")))
     return Chorale(voices, chords)
 
 
