@@ -27,8 +27,8 @@ DEFAULT_INSTRUMENTS = (0, 32)
 
 
 def melody_harmony(melody: Score) -> tuple[tuple[int, str] | None, list[tuple[int, int, frozenset[int]]]]:
-    """The melody's key and its harmony (:func:`partita.compose.harmonize.harmonize`, one or
-    two chords a bar as the meter suggests) as (onset, offset, pitch classes) in 10 ms ticks."""
+    """The melody's key and its harmony (:func:`partita.compose.harmonize.harmonize`) as
+    (onset, offset, pitch classes) in 10 ms ticks, one span from each change of chord to the next."""
     from partita.compose.harmonize import harmonize
     from partita.mir.key import estimate_key
     from partita.score import TempoMap
@@ -54,11 +54,15 @@ def melody_harmony(melody: Score) -> tuple[tuple[int, str] | None, list[tuple[in
     labels = harmonize(notes, key, bar_ticks=bar, beat_ticks=beat, bars=bars, per_bar=per_bar)
     tmap = TempoMap(melody)
     span = bar // per_bar
-    out = []
+    out: list[tuple[int, int, frozenset[int]]] = []
     for i, label in enumerate(labels):
         on = round(tmap.to_seconds(i * span) * A.TIME_RESOLUTION)
         off = round(tmap.to_seconds((i + 1) * span) * A.TIME_RESOLUTION)
-        out.append((on, off, frozenset(chord_to_pitch_classes(label))))
+        pcs = frozenset(chord_to_pitch_classes(label))
+        if out and out[-1][2] == pcs:   # the same chord goes on: one span from its change to the next
+            out[-1] = (out[-1][0], off, pcs)
+        else:
+            out.append((on, off, pcs))
     return key, out
 
 

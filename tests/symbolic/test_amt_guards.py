@@ -147,6 +147,17 @@ def test_chords_guide_pitches_and_the_third_comes_first():
     assert pcs(guide.in_chord(20, third_first=True)) == [0, 4, 7]
 
 
+def test_the_bass_owes_each_chord_its_root():
+    guide = G.Guide([(0, 200, 72)], (0, "major"), chords=[(0, 100, frozenset({0, 4, 7})),
+                                                          (100, 200, frozenset({7, 11, 2}))])
+    assert guide.bass_due(10) == 0 and guide.bass_due(150) == 7 and guide.bass_due(250) is None
+    guide.placed(0, 60, 0)          # a piano C: the bass still owes it
+    assert guide.bass_due(10) == 0
+    guide.placed(5, 36, 33)         # the electric bass plays C
+    assert guide.bass_due(10) is None and guide.bass_due(150) == 7
+    assert G.chord_root(frozenset({9, 0, 4})) == 9
+
+
 def test_a_melody_gets_its_own_harmony_as_chord_spans():
     from symusic import Note, Track
 
@@ -159,8 +170,8 @@ def test_a_melody_gets_its_own_harmony_as_chord_spans():
         track.notes.append(Note(i * 480, 480, p, 80))
     score.tracks.append(track)
     key, spans = melody_harmony(score)
-    assert key == (0, "major") and len(spans) == 16                          # a span a beat
-    assert [s[0] for s in spans[:3]] == [0, 50, 100]                         # beats at 120 qpm: 0.5 s
     c, f, g = [0, 4, 7], [0, 5, 9], [2, 7, 11]
-    # the textbook harmony: the chord changes only where the tune asks, never off a half bar here
-    assert [sorted(s[2]) for s in spans] == [c, c, c, c, f, f, c, c, f, f, c, c, g, g, c, c]
+    # the textbook harmony, a span from each change of chord to the next (beats at 120 qpm: 0.5 s)
+    assert key == (0, "major") and [sorted(s[2]) for s in spans] == [c, f, c, f, c, g, c]
+    assert [(s[0], s[1]) for s in spans] == [(0, 200), (200, 300), (300, 400), (400, 500), (500, 600),
+                                             (600, 700), (700, 800)]

@@ -186,6 +186,12 @@ def ensemble_parts(instruments: Sequence[int] | None, harmony: bool) -> list[int
     return sorted(instruments) if harmony and instruments and len(instruments) > 1 else []
 
 
+BASS_PROGRAMS = frozenset({*range(32, 40), 43, 58})
+"""General MIDI programs that play a bass line (acoustic, electric and synth basses, contrabass, tuba)."""
+BASS_RANGE = (28, 55)
+"""Where a bass line lies (E1-G3)."""
+
+
 def quiet_parts(parts: Sequence[int], last_struck: dict[int, int], onset: int) -> list[int]:
     """The ``parts`` that have struck nothing for :data:`PART_GAP_TICKS` before ``onset``
     (``last_struck``: instrument -> its latest onset)."""
@@ -217,7 +223,8 @@ class Guide:
       silent beat;
     * chords (an accompaniment given the melody's harmony, :meth:`in_chord`): a note takes a
       tone of the chord of the span it starts in, and once a span has a note, its third comes
-      next if it has not sounded yet (the chord is heard whole, not as a bare fifth).
+      next if it has not sounded yet (the chord is heard whole, not as a bare fifth); a bass
+      instrument asked for plays the root first in every span (:meth:`bass_due`).
 
     Built from ``spans`` (onset, offset, pitch) in 10 ms ticks; ``onsets`` to cover
     replace the spans' own. The guards only mask what
@@ -243,6 +250,7 @@ class Guide:
         self.final_floor: int | None = None   # the lowest tonic placed in the final chord
         self.heard: dict[int, set[int]] = {}    # chord span -> pitch classes placed in it
         self.final_pitches: set[int] = set()    # pitches placed in the final chord (they ring to the end)
+        self.bass_spans: set[int] = set()       # chord spans where a bass instrument has played
 
     @classmethod
     def of_events(cls, events: Sequence[int], *, harmony: bool = False, cover: bool = False,
@@ -281,8 +289,8 @@ class Guide:
         i = int(np.searchsorted(self.onsets, max(floor, sounding_until - 5)))
         return int(self.onsets[i]) if i < len(self.onsets) else None
 
-    def placed(self, onset: int, pitch: int) -> None:
-        """Note a generated note (the final chord's lowest tonic)."""
+    def placed(self, onset: int, pitch: int, instrument: int | None = None) -> None:
+        """Note a generated note (the final chord's lowest tonic, the chords heard, the bass)."""
         if len(self.on) and onset >= self.on[-1]:
             self.final_pitches.add(pitch)
         if self.tonic is not None and len(self.on) and onset >= self.on[-1] and pitch % 12 == self.tonic:
@@ -290,6 +298,16 @@ class Guide:
         i = self.chord_index(onset)
         if i is not None:
             self.heard.setdefault(i, set()).add(pitch % 12)
+            if instrument in BASS_PROGRAMS:
+                self.bass_spans.add(i)
+
+    def bass_due(self, onset: int) -> int | None:
+        """The root pitch class the bass owes the chord span ``onset`` falls in (its first note
+        there), or None when it has played in it or there are no chords."""
+        i = self.chord_index(onset)
+        if i is None or i in self.bass_spans:
+            return None
+        return chord_root(self.chords[i][2])
 
     # ---- durations
 
@@ -306,9 +324,13 @@ class Guide:
 
     def duration_bounds(self, onset: int, sounding_until: int) -> tuple[int, int]:
         """(shortest, longest) ticks a note at ``onset`` may last (cadence, sustain): nothing
-        rings into the final chord, and the final chord lasts exactly to the melody's end."""
+        rings into the final chord, and the final chord lasts exactly to the melody's end; with
+        chords, nothing rings past the end of its chord's span."""
         end, last = int(self.off.max()), int(self.on[-1])
         hi = end - onset if onset >= last else last - onset   # the final chord is struck afresh
+        i = self.chord_index(onset) if onset < last else None
+        if i is not None:
+            hi = min(hi, max(MIN_DUR_TICKS, self.chords[i][1] - onset))
         lo = end - onset if onset >= last else min(self.sustain(onset, sounding_until), hi)
         return lo, hi
 
@@ -395,6 +417,11 @@ class Guide:
                 if ok.any():
                     return ok
         return self.cadence(onset, choices[0])
+
+
+def chord_root(pcs: frozenset[int]) -> int | None:
+    """The root of a triad given as pitch classes (the tone whose fifth is there too), or None."""
+    return next((r for r in sorted(pcs) if (r + 7) % 12 in pcs), None)
 
 
 def chord_third(pcs: frozenset[int]) -> int | None:

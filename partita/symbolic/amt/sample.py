@@ -197,6 +197,13 @@ def note_mask(rules: Rules, state: Progress, onset: int, duration: int | None, d
     quiet = G.quiet_parts(rules.parts, state.last_struck, onset)
     if quiet:
         notes = G.narrow(notes, G.note_ids(quiet))
+    bass = [i for i in (rules.instruments or ()) if i in G.BASS_PROGRAMS]
+    root = rules.guide.bass_due(onset) if rules.guide is not None and bass and duration is not None else None
+    if root is not None:   # a new chord: the bass plays its root first
+        lo, hi = G.BASS_RANGE
+        pitches = np.zeros(A.MAX_PITCH, dtype=bool)
+        pitches[[p for p in range(lo, hi + 1) if p % 12 == root]] = True
+        notes = G.narrow(notes, G.keep_pitches(G.note_ids(bass), pitches & rules.guide.pitches(onset, duration)))
     return notes
 
 
@@ -272,7 +279,7 @@ def generate_events(model: torch.nn.Module, *, start: int, end: int, prompt_even
         if n != A.REST:
             new += list(triple)
             if guide is not None:
-                guide.placed(onset, (n - A.NOTE_OFFSET) % A.MAX_PITCH)
+                guide.placed(onset, (n - A.NOTE_OFFSET) % A.MAX_PITCH, (n - A.NOTE_OFFSET) // A.MAX_PITCH)
         state.placed(onset, duration, n)
         if max_events is not None and len(new) >= 3 * max_events:
             break
