@@ -68,8 +68,13 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
     strain's last bar (:func:`partita.compose.tunes.phrase_form`)."""
     from partita.compose.tunes import TuneRequest, phrase_form
 
+    from partita.errors import PartitaError
+
     style = tune_style(attrs)
-    sections, per_section, form = form_for(bars_for(attrs))
+    try:
+        sections, per_section, form = form_for(bars_for(attrs))
+    except ValueError as exc:
+        raise PartitaError(f"the tune writer: {exc} (ask for another length, or another --writer)") from None
     return phrase_form(TuneRequest(sections=sections, bars_per_section=per_section, form=form,
                                    meter=tuple(attrs.meter), key=tuple(attrs.key), tempo=attrs.tempo,
                                    rhythm=style if style in TUNE_DANCES else None), seed)

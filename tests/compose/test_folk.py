@@ -50,3 +50,14 @@ def test_the_tune_is_arranged_around_its_own_chords():
     bass_roots = [min(n.pitch for n in score.tracks[3].notes if i * bar <= n.time < (i + 1) * bar) % 12
                   for i in range(4)]
     assert bass_roots == [2, 7, 9, 2]                              # D G A D: the tune's own chords
+
+
+def test_a_length_no_strains_can_make_is_a_clear_error():
+    import pytest
+
+    from partita.errors import PartitaError
+
+    attrs = Attributes(key=(0, "major"), meter=(4, 4), tempo=100.0, instruments=(0,), bars=37)
+    assert tune_style(Attributes(style=("jig",), bars=37)) is None     # auto: another writer takes it
+    with pytest.raises(PartitaError, match="37 bars"):
+        tune_request(attrs)
