@@ -67,7 +67,6 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
     the second phrase of each opening as the first did, a new strain closing with the first
     strain's last bar (:func:`partita.compose.tunes.phrase_form`)."""
     from partita.compose.tunes import TuneRequest, phrase_form
-
     from partita.errors import PartitaError
 
     style = tune_style(attrs)
