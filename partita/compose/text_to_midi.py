@@ -193,6 +193,8 @@ def writer_for(request: GenerateRequest, attrs: Attributes, fixed_plan: Any) -> 
         return request.writer
     if request.model is None:
         return "arranger"
+    if str(request.model) != "auto":   # a FIGARO checkpoint named by the user: it writes
+        return "figaro"
     if fixed_plan is None and checkpoints.exists("abc"):
         if is_chorale(attrs):
             return "chorale"

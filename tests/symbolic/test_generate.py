@@ -102,3 +102,19 @@ def test_cli_generate_arranger_only(tmp_path, capsys):
 def test_cli_generate_bad_prompt(tmp_path, capsys):
     assert main(["generate", "", "-o", str(tmp_path)]) == 2
     assert "prompt is empty" in capsys.readouterr().err
+
+
+def test_the_writer_follows_the_style_unless_a_model_or_writer_is_named():
+    from partita.compose.text_to_midi import GenerateRequest, writer_for
+    from partita.text.parse import parse_prompt
+
+    jig = parse_prompt("a jig in D major for fiddle, 16 bars")
+    hymn = parse_prompt("a hymn in F major for organ, 8 bars")
+    ballad = parse_prompt("a ballad in B minor for cello and piano, 8 bars")
+    assert writer_for(GenerateRequest(), jig, None) == "tune"
+    assert writer_for(GenerateRequest(), hymn, None) == "chorale"
+    assert writer_for(GenerateRequest(), ballad, None) == "figaro"
+    assert writer_for(GenerateRequest(model="checkpoints/figaro"), jig, None) == "figaro"
+    assert writer_for(GenerateRequest(model=None), jig, None) == "arranger"
+    assert writer_for(GenerateRequest(writer="chorale"), jig, None) == "chorale"
+    assert writer_for(GenerateRequest(), jig, object()) == "figaro"       # a description file's plan
