@@ -270,7 +270,7 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         net = (*load_figaro(model), figaro_vocab(model))   # (model, config, vocab)
 
     from partita.mir.musicality import style_of
-    from partita.mir.style_bands import musicality
+    from partita.mir.style_bands import style_fit
 
     style = style_of(attrs.style)
 
@@ -278,9 +278,10 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         # fidelity first (a stated control is never traded), then how much the piece looks
         # like real pieces of its style (bands of the corpus's train split), then the writer's own check
         report = fidelity_report(c.arrangement.score, attrs)
-        m = musicality(c.arrangement.score, style, c.arrangement.parts)
+        m, typical = style_fit(c.arrangement.score, style, c.arrangement.parts)
         c.musicality = None if m != m else m   # NaN: the style has no bands
-        return report, (report.score, c.musicality or 0.0, *c.rank)
+        # inside the bands first, then the nearest to the style's medians
+        return report, (report.score, c.musicality or 0.0, 0.0 if typical != typical else round(typical, 6), *c.rank)
 
     if writer == "tune":
         def write(s: int) -> Candidate:

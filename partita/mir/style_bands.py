@@ -23,15 +23,20 @@ LIMIT = 300
 
 def build(limit: int | None = LIMIT, progress: bool = True) -> dict:
     """The bands of every style, measured on train-split pieces."""
+    import numpy as np
+
     from partita.mir.musicality import GROUPS, STYLE_GROUPS, STYLES, corpus_records, feature_bands
 
     out: dict = {"limit": limit, "styles": {}}
     for style in STYLES:
         records = corpus_records(style, split="train", limit=limit, progress=progress)
-        out["styles"][style] = {"pieces": len(records), **{
-            group: {f: [round(lo, 4), round(hi, 4)] for f, (lo, hi) in
-                    feature_bands([r[group] for r in records if group in r], GROUPS[group]).items()}
-            for group in STYLE_GROUPS[style]}}
+        out["styles"][style] = {"pieces": len(records)}
+        for group in STYLE_GROUPS[style]:
+            rows = [r[group] for r in records if group in r]
+            bands = feature_bands(rows, GROUPS[group])
+            medians = {f: float(np.nanmedian([r.get(f, np.nan) for r in rows])) for f in GROUPS[group]}
+            out["styles"][style][group] = {f: [round(lo, 4), round(hi, 4)] for f, (lo, hi) in bands.items()}
+            out["styles"][style][group + "_median"] = {f: round(m, 4) for f, m in medians.items()}
     return out
 
 
@@ -44,16 +49,41 @@ def bands() -> dict:
 def musicality(score: Score, style: str | None, parts: dict[str, str] | None = None) -> float:
     """Share of the piece's features (melody; and four-voice harmony for chorales) inside
     its style's bands; NaN when the style has no bands."""
+    return style_fit(score, style, parts)[0]
+
+
+def closeness(features: dict[str, float], bands: dict[str, list[float]], medians: dict[str, float]) -> float:
+    """How typical the features are: the mean over features of 1 - |x - median| / (half the
+    band's width), at least 0 (1: every feature at the style's median; NaN features count 0)."""
+    scores = []
+    for f, (lo, hi) in bands.items():
+        x, m = features.get(f, math.nan), medians.get(f, math.nan)
+        if not (math.isfinite(lo) and math.isfinite(m)):
+            continue
+        half = max((hi - lo) / 2, 1e-9)
+        scores.append(max(0.0, 1.0 - abs(x - m) / half) if math.isfinite(x) else 0.0)
+    return sum(scores) / len(scores) if scores else math.nan
+
+
+def style_fit(score: Score, style: str | None, parts: dict[str, str] | None = None) -> tuple[float, float]:
+    """(in-band share, closeness to the style's medians) of a piece, melody and (chorales)
+    four-voice harmony averaged; (NaN, NaN) when the style has no bands."""
     from partita.mir.musicality import harmony_features, in_band_share, melody_features
 
     known = bands().get(style or "")
     if not known:
-        return math.nan
-    shares = [in_band_share(melody_features(score, parts), {f: tuple(b) for f, b in known["melody"].items()})]
+        return math.nan, math.nan
+    groups = [("melody", melody_features(score, parts))]
     if "harmony" in known:
-        shares.append(in_band_share(harmony_features(score), {f: tuple(b) for f, b in known["harmony"].items()}))
-    finite = [s for s in shares if math.isfinite(s)]
-    return sum(finite) / len(finite) if finite else math.nan
+        groups.append(("harmony", harmony_features(score)))
+    shares, close = [], []
+    for group, feats in groups:
+        shares.append(in_band_share(feats, {f: tuple(b) for f, b in known[group].items()}))
+        close.append(closeness(feats, known[group], known.get(group + "_median", {})))
+    def mean(v):  # noqa: ANN001, ANN202
+        v = [x for x in v if math.isfinite(x)]
+        return sum(v) / len(v) if v else math.nan
+    return mean(shares), mean(close)
 
 
 if __name__ == "__main__":
