@@ -12,7 +12,7 @@ def test_the_shipped_bands_cover_every_reference_style():
 
     known = SB.bands()
     assert set(known) == set(STYLES)
-    for style, entry in known.items():
+    for entry in known.values():
         assert entry["pieces"] >= 50 and set(entry["melody"]) == set(MELODY_FEATURES)
         assert all(lo <= entry["melody_median"][f] <= hi for f, (lo, hi) in entry["melody"].items()
                    if math.isfinite(lo))
