@@ -80,6 +80,20 @@ def key_signature_of(key: tuple[int, str]) -> tuple[int, int]:
     return sharps, 1 if mode in ("minor", "aeolian") else 0
 
 
+# --------------------------------------------------------------------------- meters
+
+
+def is_compound(meter: tuple[int, int]) -> bool:
+    """Whether a meter's beat is a dotted quarter (6/8, 9/8, 12/8)."""
+    return meter[1] == 8 and meter[0] % 3 == 0
+
+
+def bar_and_beat_ticks(meter: tuple[int, int], tpq: int) -> tuple[int, int]:
+    """Ticks per bar and per beat of a meter (the beat of a compound meter is a dotted quarter)."""
+    num, den = meter
+    return round(tpq * 4 * num / den), (tpq * 3 // 2 if is_compound(meter) else tpq * 4 // den)
+
+
 # --------------------------------------------------------------------------- chords
 
 CHORD_QUALITIES = {"maj": (0, 4, 7), "min": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8),

@@ -6,8 +6,10 @@ import pytest
 
 from partita.theory import (
     CHORD_LABELS,
+    bar_and_beat_ticks,
     chord_root_and_intervals,
     chord_to_pitch_classes,
+    is_compound,
     key_pitch_classes,
     key_signature_of,
     key_to_name,
@@ -49,3 +51,10 @@ def test_labels_keys_and_scales():
     assert key_to_name(5, "dorian") == "F dorian" and key_to_name(10, "mixolydian") == "Bb mixolydian"
     assert mode_scale((2, "dorian")) == [2, 4, 5, 7, 9, 11, 0]
     assert key_pitch_classes((9, "minor")) == frozenset({9, 11, 0, 2, 4, 5, 6, 7, 8})
+
+
+def test_meters():
+    assert is_compound((6, 8)) and is_compound((12, 8)) and not is_compound((3, 4)) and not is_compound((6, 4))
+    assert is_compound((3, 8))   # one dotted-quarter beat a bar, as the arranger has always counted it
+    assert bar_and_beat_ticks((6, 8), 480) == (1440, 720) and bar_and_beat_ticks((3, 4), 480) == (1440, 480)
+    assert bar_and_beat_ticks((2, 2), 480) == (1920, 960)

@@ -32,7 +32,7 @@ def melody_harmony(melody: Score) -> tuple[tuple[int, str] | None, list[tuple[in
     from partita.compose.harmonize import harmonize
     from partita.mir.key import estimate_key
     from partita.score import TempoMap
-    from partita.theory import chord_to_pitch_classes
+    from partita.theory import bar_and_beat_ticks, chord_to_pitch_classes, is_compound
 
     est = estimate_key(melody)
     notes = sorted((n.time, n.duration, n.pitch) for t in melody.tracks if not t.is_drum for n in t.notes)
@@ -41,14 +41,12 @@ def melody_harmony(melody: Score) -> tuple[tuple[int, str] | None, list[tuple[in
     key = (est.tonic, est.mode)
     tpq = melody.ticks_per_quarter
     ts = melody.time_signatures[0] if len(melody.time_signatures) else None
-    num, den = (ts.numerator, ts.denominator) if ts is not None else (4, 4)
-    bar = round(tpq * 4 * num / den)
-    compound = den == 8 and num % 3 == 0
-    beat = tpq * 3 // 2 if compound else tpq * 4 // den
+    meter = (ts.numerator, ts.denominator) if ts is not None else (4, 4)
+    bar, beat = bar_and_beat_ticks(meter, tpq)
     # a chord may change on every beat; a change off the bar line must be earned by the melody
     # (harmonize's change penalty), so a simple tune keeps one or two chords a bar and a
     # chorale melody gets a chord a beat
-    per_bar = max(1, num // 3 if compound else num)
+    per_bar = max(1, meter[0] // 3 if is_compound(meter) else meter[0])
     end = max(t + d for t, d, _ in notes)
     bars = -(-end // bar)
     labels = harmonize(notes, key, bar_ticks=bar, beat_ticks=beat, bars=bars, per_bar=per_bar)

@@ -18,7 +18,7 @@ from partita.compose.plan import Plan
 from partita.text.attributes import DRUMS
 from partita.theory import INSTRUMENT_RANGES as RANGES
 from partita.theory import chord_root_and_intervals as parse_chord
-from partita.theory import key_signature_of, mode_scale
+from partita.theory import is_compound, key_signature_of, mode_scale
 
 TPQ = 480
 BASS_PROGRAMS = set(range(32, 40)) | {43, 58, 70}
@@ -95,7 +95,7 @@ def melody_notes(plan: Plan, program: int, rng: random.Random) -> list[Note]:
     scale = mode_scale((tonic, mode))
     pool = [p for p in range(lo, hi + 1) if p % 12 in scale]
     beats = plan.meter[0] * 4 / plan.meter[1]
-    compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
+    compound = is_compound(plan.meter)
     bar_ticks = int(beats * TPQ)
     memory: dict[tuple[str, int], list[tuple[float, float, int]]] = {}
     notes: list[Note] = []
@@ -149,7 +149,7 @@ def _chord_pitches(label: str, lo: int, hi: int, count: int) -> list[int]:
 
 def comping_notes(plan: Plan, program: int, rng: random.Random, style: tuple[str, ...], low: bool = False) -> list[Note]:
     beats = plan.meter[0] * 4 / plan.meter[1]
-    compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
+    compound = is_compound(plan.meter)
     bar_ticks = int(beats * TPQ)
     lo, hi = (40, 60) if low else (48, 72) if program not in range(48, 56) else (50, 74)
     notes = []
@@ -179,7 +179,7 @@ def comping_notes(plan: Plan, program: int, rng: random.Random, style: tuple[str
 
 def bass_notes(plan: Plan, program: int, low: int = 28) -> list[Note]:
     beats = plan.meter[0] * 4 / plan.meter[1]
-    compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
+    compound = is_compound(plan.meter)
     bar_ticks = int(beats * TPQ)
     lo, hi = (low, low + 24)
     notes = []
@@ -206,7 +206,7 @@ def bass_notes(plan: Plan, program: int, low: int = 28) -> list[Note]:
 def drum_notes(plan: Plan) -> list[Note]:
     kick, snare, hat = 36, 38, 42
     beats = plan.meter[0] * 4 / plan.meter[1]
-    compound = plan.meter[1] == 8 and plan.meter[0] % 3 == 0
+    compound = is_compound(plan.meter)
     bar_ticks = int(beats * TPQ)
     notes = []
     for bar in plan.bars:

@@ -3,8 +3,8 @@ folk songs): the melody from the ABC model trained on those tunes, conditioned o
 style's rhythm, key, meter and form; its harmony found by :mod:`partita.compose.harmonize`;
 the other parts arranged around it.
 
-A second melodic instrument doubles the tune in its own octave (as a fiddle and a whistle
-play a tune together in a session); chordal instruments, bass and drums take the arranger's
+A second melodic instrument doubles the tune an octave apart where its range allows, else
+in unison (as a fiddle and a whistle play a tune together in a session); chordal instruments, bass and drums take the arranger's
 parts over the tune's own chords. Times are ticks at :data:`partita.score.TPQ`.
 """
 
@@ -14,7 +14,7 @@ import functools
 import random
 from dataclasses import dataclass, replace
 
-from symusic import Note, Score
+from symusic import Note
 
 from partita.compose.arrange import Arrangement, arrange, comping_notes
 from partita.compose.harmonize import harmonize
@@ -22,7 +22,7 @@ from partita.compose.plan import Plan, bars_for
 from partita.compose.plan import plan as make_plan
 from partita.score import TPQ
 from partita.text.attributes import Attributes
-from partita.theory import INSTRUMENT_RANGES
+from partita.theory import INSTRUMENT_RANGES, bar_and_beat_ticks
 from partita.theory import MONOPHONIC_PROGRAMS as MONOPHONIC
 
 TUNE_DANCES = ("slip jig", "single jig", "double jig", "jig", "reel", "hornpipe", "strathspey", "polka",
@@ -30,6 +30,8 @@ TUNE_DANCES = ("slip jig", "single jig", "double jig", "jig", "reel", "hornpipe"
 """Dance words whose tunes fill the corpus (the R: fields of O'Neill's, Ryan's, Aird's)."""
 TUNE_STYLES = ("folk", "celtic", "irish", "scottish", "german")
 """Style words of tunes without a dance (Essen's folk songs, airs)."""
+
+
 def tune_style(attrs: Attributes) -> str | None:
     """The tune style a prompt asks for (a dance first, then a folk word), or None (also when
     its length cannot be written as strains, :func:`form_for`)."""
@@ -83,8 +85,7 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
 def _abc_model(folder: str | None):  # noqa: ANN202 - a BarPatchModel
     from partita import checkpoints
 
-    model = checkpoints.load("abc", folder)
-    return model[0] if isinstance(model, tuple) else model
+    return checkpoints.load("abc", folder)[0]
 
 
 @dataclass
@@ -138,10 +139,7 @@ def double(lead: list[tuple[int, int, int]], program: int) -> list[tuple[int, in
 def tune_plan(attrs: Attributes, tune: Tune, seed: int) -> Plan:
     """The planner's plan with the tune's own chords, one a bar."""
     base = make_plan(attrs, seed=seed)
-    num, den = base.meter
-    bar_ticks = round(TPQ * 4 * num / den)
-    compound = den == 8 and num % 3 == 0
-    beat = TPQ * 3 // 2 if compound else TPQ * 4 // den
+    bar_ticks, beat = bar_and_beat_ticks(base.meter, TPQ)
     chords = harmonize(tune.notes, base.key, bar_ticks=bar_ticks, beat_ticks=beat, bars=len(base.bars))
     return replace(base, bars=tuple(replace(b, chord=c) for b, c in zip(base.bars, chords, strict=True)))
 
@@ -153,7 +151,7 @@ def arrange_tune(attrs: Attributes, tune: Tune, seed: int) -> tuple[Arrangement,
     score = arrangement.score
     writers = {}
     rng = random.Random(seed)
-    end = len(plan.bars) * round(TPQ * 4 * plan.meter[0] / plan.meter[1])
+    end = len(plan.bars) * bar_and_beat_ticks(plan.meter, TPQ)[0]
     lead = None   # the melody as its instrument plays it
     for track, (name, role), program in zip(score.tracks, arrangement.parts.items(), attrs.instruments, strict=True):
         line = None
@@ -176,9 +174,3 @@ def arrange_tune(attrs: Attributes, tune: Tune, seed: int) -> tuple[Arrangement,
         track.notes.clear()
         track.notes.extend(sorted(notes, key=lambda n: (n.time, n.pitch)))
     return Arrangement(score, arrangement.parts), writers
-
-
-def tune_score(attrs: Attributes, seed: int, *, model_folder: str | None = None) -> tuple[Score, Tune]:
-    """Convenience for evaluations: the arranged score of one tune."""
-    tune = write_tune(attrs, seed, model_folder=model_folder)
-    return arrange_tune(attrs, tune, seed)[0].score, tune

@@ -128,16 +128,3 @@ def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_tick
         path.append(int(back[i][path[-1]]))
     path.reverse()
     return [chords[j][0] for j in path]
-
-
-def support(melody: Melody, labels: Sequence[str], span_ticks: int) -> float:
-    """Share of melody notes (by count) whose pitch class is a tone of the chord of their span."""
-    from partita.theory import chord_to_pitch_classes
-
-    if not melody:
-        return float("nan")
-    hit = 0
-    for onset, _, pitch in melody:
-        i = min(len(labels) - 1, onset // span_ticks)
-        hit += pitch % 12 in chord_to_pitch_classes(labels[i])
-    return hit / len(melody)

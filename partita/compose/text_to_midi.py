@@ -206,15 +206,15 @@ def writer_for(request: GenerateRequest, attrs: Attributes, fixed_plan: Any) -> 
 def write_chorale_candidate(attrs: Attributes, seed: int) -> Candidate:
     """One candidate written as a chorale: a tune of the ABC model reduced to its beat
     skeleton for the soprano, a chord a beat, four voices led by the rules."""
-    from partita.compose.arrange import Arrangement, key_signature
+    from partita.compose.arrange import Arrangement
     from partita.compose.chorale import chorale_score, write_chorale
     from partita.compose.folk import write_tune
     from partita.compose.plan import bars_for
+    from partita.theory import key_signature_of
 
     tune = write_tune(attrs, seed)
     chorale = write_chorale(tune.notes, attrs.key, attrs.meter, bars_for(attrs))
-    ks = key_signature(attrs.key)
-    score, parts = chorale_score(chorale, attrs.instruments, attrs.tempo, attrs.meter, (ks.key, ks.tonality))
+    score, parts = chorale_score(chorale, attrs.instruments, attrs.tempo, attrs.meter, key_signature_of(attrs.key))
     writers = dict.fromkeys(parts, "chorale writer (soprano from the abc model)")
     return Candidate(Arrangement(score, parts), writers, tune.rank)
 
@@ -254,6 +254,7 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         **options: the other fields of :class:`GenerateRequest` (seed, bars, candidates,
             use_embeddings, model, description), with its defaults.
     """
+    from partita.compose.rerank import Candidate as Ranked
     from partita.compose.rerank import best, best_of_n
     from partita.mir.fidelity import fidelity_report
 
@@ -299,8 +300,6 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         # candidate joins the rerank (the report says who wrote each part)
         own = write_candidate(attrs, request.seed, None, fixed_plan)
         report, rank = judge(own)
-        from partita.compose.rerank import Candidate as Ranked
-
         candidates.append(Ranked(own, request.seed, report, rank))
         chosen = best(candidates)
     c = chosen.value

@@ -46,12 +46,6 @@ def bands() -> dict:
     return json.loads(FILE.read_text())["styles"] if FILE.exists() else {}
 
 
-def musicality(score: Score, style: str | None, parts: dict[str, str] | None = None) -> float:
-    """Share of the piece's features (melody; and four-voice harmony for chorales) inside
-    its style's bands; NaN when the style has no bands."""
-    return style_fit(score, style, parts)[0]
-
-
 def closeness(features: dict[str, float], bands: dict[str, list[float]], medians: dict[str, float]) -> float:
     """How typical the features are: the mean over features of 1 - |x - median| / (half the
     band's width), at least 0 (1: every feature at the style's median; NaN features count 0)."""
