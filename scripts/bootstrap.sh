@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=.venv
-APT_PACKAGES="fluidsynth fluid-soundfont-gm abcmidi"
+APT_PACKAGES="fluidsynth fluid-soundfont-gm abcmidi chromium"
 
 # 1. Debian packages: only when apt exists and something is missing.
 if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then
@@ -36,7 +36,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # torch first: the CPU wheel on disk; anything else asking for torch then finds it satisfied.
 "$PIP" install -q "torch==2.13.0"
-"$PIP" install -q -e ".[audio,text,train,dev]"
+"$PIP" install -q -e ".[audio,text,train,serve,dev]"
 # Packages whose declared dependencies must not come along:
 #  - tinysoundfont needs PyAudio only for live playback, and PyAudio does not build here;
 #  - basic-pitch would pull TensorFlow; we run its ONNX model with onnxruntime;
