@@ -647,6 +647,10 @@ def add_theme(sub: argparse._SubParsersAction) -> None:
     te.add_argument("--bars", type=int, default=24)
     te.add_argument("--every", type=int, default=8, help="the theme returns every N bars")
     te.add_argument("--model", help="checkpoint folder (default: the shipped checkpoints/theme)")
+    te.add_argument("--variation", type=float, default=0.25,
+                    help="share of the theme's intervals a later statement may change (the first is exact)")
+    te.add_argument("--no-guard", action="store_true",
+                    help="the model alone: planned statements may drift from the theme")
     te.add_argument("--seed", type=int, default=0)
     te.add_argument("--top-p", type=float, default=0.9)
     te.add_argument("--temperature", type=float, default=1.0)
@@ -666,6 +670,8 @@ def _theme(args: argparse.Namespace) -> int:
     check_not_input(args.output, args.theme)
     if not 1 <= args.bars <= 128:
         raise PartitaError(f"--bars {args.bars}: give 1 to 128")
+    if not 0 <= args.variation <= 1:
+        raise PartitaError(f"--variation {args.variation}: give a share from 0 to 1")
     model, _ = load(checkpoints.resolve(args.model, "theme"))
     score = read(args.theme)
     notes = melody_notes(score)
@@ -673,7 +679,8 @@ def _theme(args: argparse.Namespace) -> int:
     meter = (sigs[0].numerator, sigs[0].denominator) if sigs else (4, 4)
     qpm = score.tempos[0].qpm if len(score.tempos) else 100.0
     melody = generate(model, notes, bars=args.bars, beats_per_bar=meter[0] * 4 / meter[1], every=args.every,
-                      seed=args.seed, top_p=args.top_p, temperature=args.temperature)
+                      seed=args.seed, top_p=args.top_p, temperature=args.temperature, guard=not args.no_guard,
+                      variation=args.variation)
     program = next((t.program for t in score.tracks if not t.is_drum), 73)
     write(to_score(melody, meter, qpm, program), args.output)
     print(f"wrote {args.output}: {len(melody)} notes in {args.bars} bars, theme planned every {args.every} bars")

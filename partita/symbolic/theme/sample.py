@@ -3,6 +3,7 @@
 The theme regions are planned: the theme is stated at bars 1, 1 + every, ... and the model
 fills the rest; inside a region every token gets the theme-aligned position of the theme
 token it lines up with. Each step samples under the token grammar (:func:`next_allowed`)
+and, inside a planned region, the statement guard (:mod:`partita.symbolic.theme.guards`),
 with nucleus sampling.
 """
 
@@ -27,6 +28,7 @@ from partita.symbolic.theme.data import (
     decode,
     encode,
 )
+from partita.symbolic.theme.guards import StatementGuard
 from partita.symbolic.theme.model import ThemeModel
 
 
@@ -62,7 +64,8 @@ def next_allowed(last: int, position: int, bar: int, bars: int, beats_per_bar: f
 @torch.no_grad()
 def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: float = 4.0, every: int = 8,
              theme_bars: int | None = None, top_p: float = 0.9, temperature: float = 1.0, seed: int = 0,
-             max_tokens: int = 1000) -> list[tuple[float, float, int]]:
+             max_tokens: int = 1000, guard: bool = True,
+             variation: float = 0.25) -> list[tuple[float, float, int]]:
     """A melody of ``bars`` bars stating ``theme`` at bars 1, 1 + every, ... (theme
     regions for the theme model; the prompt model just continues the theme).
 
@@ -75,6 +78,10 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
         theme_bars: the theme's length in bars (default: the bars its notes span).
         top_p, temperature, seed: nucleus sampling.
         max_tokens: stop after this many tokens.
+        guard: keep every planned statement a statement (the theme's rhythm, and at most
+            ``variation`` of its intervals changed; the first one exact): see
+            :class:`~partita.symbolic.theme.guards.StatementGuard`. False: the model alone.
+        variation: the share of the theme's intervals a later statement may change.
 
     Returns:
         The melody's notes (onset beats, duration beats, pitch).
@@ -95,6 +102,7 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
     n_theme_bars = theme_bars or (max(th_bar) + 1)
     th_starts = bar_starts_of(th_tokens)
     starts = list(range(0, bars, max(every, n_theme_bars)))
+    statements = StatementGuard(th_tokens, starts, n_theme_bars, bars, variation=variation) if guard else None
     gen = torch.Generator().manual_seed(seed)
     th = torch.tensor([th_tokens])
     seq, flags, aligned = [BOS], [0], [0]
@@ -105,7 +113,10 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
         x = torch.tensor([seq[-model.config.max_len:]])
         logp = model(th, x, torch.tensor([flags[-model.config.max_len:]]),
                      torch.tensor([aligned[-model.config.max_len:]]))[0, -1]
-        tok = sample_among(logp, next_allowed(seq[-1], pos_now, bar, bars, beats_per_bar), top_p, temperature, gen)
+        allowed = next_allowed(seq[-1], pos_now, bar, bars, beats_per_bar)
+        if statements is not None:
+            allowed = statements.restrict(allowed, bar, counter)
+        tok = sample_among(logp, allowed, top_p, temperature, gen)
         if tok == EOS:
             break
         if tok == BAR:
@@ -114,6 +125,8 @@ def generate(model: nn.Module, theme: Melody, *, bars: int = 24, beats_per_bar: 
             pos_now = -1
         elif POS0 <= tok < PITCH0:
             pos_now = tok - POS0
+        if statements is not None:
+            statements.observe(tok, bar)
         region = next((s for s in starts if s <= bar < s + n_theme_bars), None)
         in_theme = region is not None and isinstance(model, ThemeModel)
         seq.append(tok)
