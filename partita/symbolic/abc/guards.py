@@ -22,6 +22,8 @@ The request is anything shaped like :class:`TuneForm` (``partita.compose.tunes.T
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import NamedTuple, Protocol
@@ -79,11 +81,14 @@ def shared_ending(request: TuneForm, section: int, bar: int) -> bool:
 # --------------------------------------------------------------------------- measuring bars
 
 
+@functools.lru_cache(maxsize=8192)
 def read_bar(text: str, meter: tuple[int, int], unit: str,
              key: str = "C") -> tuple[float, int | None, int | None] | None:
     """(quarter notes of music, pitch classes of the first and last notes or None) of an ABC fragment
     (barlines ignored, grace notes free), read by music21 - the parser that judges the
-    finished tune - under ``M:``, ``L:`` and ``K:``; None where music21 cannot read it."""
+    finished tune - under ``M:``, ``L:`` and ``K:``; None where music21 cannot read it.
+    Memoised: a tune, its retries and its fellow candidates write the same bars again
+    (a parse is ~10 ms; a jig's four candidates read about a third of their bars twice)."""
     from music21 import converter
 
     from partita.score import quiet_stdout

@@ -28,7 +28,7 @@ def pad_patch(patch: Sequence[int], width: int) -> torch.Tensor:
 @torch.no_grad()
 def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max_patches: int | None = None,
                    top_p: float = 0.9, temperature: float = 1.0, seed: int = 0,
-                   guard: FormGuard | None = None) -> list[list[int]]:
+                   guard: FormGuard | None = None, use_cache: bool = True) -> list[list[int]]:
     """Continue a list of patches until the end patch (or ``max_patches`` in all);
     returns the new patches (without the end patch).
 
@@ -36,7 +36,8 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
     rejected patch is sampled again by the character decoder (the patch decoder's state
     does not change, so a retry costs one bar's characters), the guard's repair stands in
     after ``guard.tries`` rejections, and the tune ends when the guard says the form is
-    complete (and not before)."""
+    complete (and not before). ``use_cache=False`` re-encodes every patch at every bar and
+    every character at every step (the same numbers, slower: kept to measure the cache)."""
 
     cfg = model.config
     tok = T.AbcTokenizer(cfg.patch_size)
@@ -51,19 +52,21 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
     start_state = model.start
     while len(patches) < limit and not (guard is not None and guard.done):
         # patch decoder, cached: feed the patches not yet seen
-        if fed == 0:
+        if fed == 0 or not use_cache:
+            cache = None
             inp = torch.cat([start_state, *(model.embed_patches(pad_patch(p, model.width))[None, None]
                                                for p in patches)], dim=1) if patches else start_state
         else:
             inp = model.embed_patches(pad_patch(patches[-1], model.width))[None, None]
-        out = model.patch_decoder(inputs_embeds=inp, cache=cache, use_cache=True)
-        cache = cache_of(out)
+        out = model.patch_decoder(inputs_embeds=inp, cache=cache, use_cache=use_cache)
+        cache = cache_of(out) if use_cache else None
         fed = len(patches) + 1
         state = out.last_hidden_state[:, -1]
         attempts: list[str] = []
         repeat = guard.forced() if guard is not None else None
         while repeat is None:
-            chars = sample_chars(model, state, table, types, top_p, temperature, gen, end_allowed=guard is None)
+            chars = sample_chars(model, state, table, types, top_p, temperature, gen, end_allowed=guard is None,
+                                 use_cache=use_cache)
             if guard is None or chars[0] == T.EOS:
                 break
             text = tok.decode([chars])
@@ -85,7 +88,8 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
 
 
 def sample_chars(model: BarPatchModel, state: torch.Tensor, table: np.ndarray, types: np.ndarray, top_p: float,
-                 temperature: float, gen: torch.Generator, end_allowed: bool = True) -> list[int]:
+                 temperature: float, gen: torch.Generator, end_allowed: bool = True,
+                 use_cache: bool = True) -> list[int]:
     """One patch from the character decoder, started from the patch decoder's ``state`` (1, d).
 
     ``table`` and ``types`` are the patch grammar's mask table and token types: a patch opens
@@ -96,8 +100,8 @@ def sample_chars(model: BarPatchModel, state: torch.Tensor, table: np.ndarray, t
     x = state[:, None]
     ccache = None
     while True:
-        o = model.char_decoder(inputs_embeds=x, cache=ccache, use_cache=True)
-        ccache = cache_of(o)
+        o = model.char_decoder(inputs_embeds=x, cache=ccache, use_cache=use_cache)
+        ccache = cache_of(o) if use_cache else None
         if not chars:
             allowed = np.zeros(cfg.vocab_size, dtype=bool)
             allowed[[T.BOS_PATCH, T.EOS] if end_allowed else T.BOS_PATCH] = True
@@ -113,7 +117,8 @@ def sample_chars(model: BarPatchModel, state: torch.Tensor, table: np.ndarray, t
         chars.append(c)
         if c in (T.EOS, T.EOS_PATCH):
             return chars
-        x = model.char_decoder.transformer.wte(torch.tensor([[c]]))
+        step = model.char_decoder.transformer.wte(torch.tensor([[c]]))
+        x = step if use_cache else torch.cat([x, step], dim=1)
 
 
 @torch.no_grad()
