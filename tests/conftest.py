@@ -22,6 +22,9 @@ os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"partita-nu
 # Two xdist workers on two cores: one torch thread each (two each oversubscribe the cores; a
 # 300-token sampling loop took 37 s with two threads beside the other worker, 2.4 s with one).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# best-of-N writes candidates one after another in tests (xdist already uses both cores);
+# tests/compose/test_rerank.py forks on purpose
+os.environ.setdefault("PARTITA_WORKERS", "1")
 
 
 @pytest.fixture
