@@ -18,7 +18,9 @@ music21's MIDI writer, which fails on about one corpus ABC tune in ten.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import math
 import os
 import re
 from fractions import Fraction
@@ -518,11 +520,26 @@ def _midi_of(n: Any) -> int | None:
 # --------------------------------------------------------------------------- Score → music21
 
 
+def written_length(duration: Fraction, room: Fraction | None = None) -> Fraction:
+    """The value a note of ``duration`` quarters is written with: a detached note (played
+    85-100% of a plain value: a multiple of a sixteenth or of an eighth-note triplet) is
+    written at that value, as notation does (a chord held 0.9 of a dotted quarter is a dotted
+    quarter, not a quarter tied to a triplet); never past the next onset of its track
+    (``room``); a duration already on the grid, or none near, stays."""
+    if (duration * 4).denominator == 1 or (duration * 3).denominator == 1:
+        return duration
+    top = duration / Fraction(85, 100)
+    values = [Fraction(k, d) for d in (4, 3) for k in range(math.ceil(duration * d), math.floor(top * d) + 1)]
+    values = [v for v in values if room is None or v <= room]
+    return min(values, default=duration)
+
+
 def to_music21(score: Score) -> music21.stream.Score:
     """Convert a Score to a music21 Score (for MusicXML export and music21's analysis).
 
-    Onsets and durations are quantised to 1/24 of a quarter; notes of a track that start
-    and end together become one chord. Time and key signatures go into every part, tempo
+    Onsets and durations are quantised to 1/24 of a quarter, and a detached note is written
+    at its full value (:func:`written_length`); notes of a track that start and end
+    together become one chord. Time and key signatures go into every part, tempo
     marks into the first.
     """
     from music21 import chord, instrument, key, meter, note, tempo
@@ -556,9 +573,15 @@ def to_music21(score: Score) -> music21.stream.Score:
             for tp in score.tempos:
                 part.insert(ql(tp.time), tempo.MetronomeMark(number=round(tp.qpm, 3), referent=1.0))
         groups: dict[tuple[Fraction, Fraction], list[Any]] = {}
+        onsets = sorted({ql(n.time) for n in track.notes})
         for n in track.notes:
-            dur = ql(n.duration) or Fraction(1, MUSICXML_GRID)
-            groups.setdefault((ql(n.time), dur), []).append(n)
+            onset = ql(n.time)
+            later = bisect.bisect_right(onsets, onset)
+            room = onsets[later] - onset if later < len(onsets) else None
+            raw = Fraction(n.duration, tpq)
+            full = written_length(raw, room)
+            dur = full if full != raw else (ql(n.duration) or Fraction(1, MUSICXML_GRID))
+            groups.setdefault((onset, dur), []).append(n)
         for (onset, dur), notes in sorted(groups.items()):
             if len(notes) == 1:
                 el = note.Note(notes[0].pitch)

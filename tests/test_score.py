@@ -155,3 +155,33 @@ def test_key_name():
     assert S.key_name(1, 0) == "G major"
     assert S.key_name(-3, 1) == "C minor"
     assert S.key_name(3, 1) == "F# minor"
+
+
+def test_a_detached_note_is_written_at_its_full_value():
+    from fractions import Fraction as F
+
+    from partita.score import written_length
+
+    assert written_length(F(9, 10)) == 1                       # 0.9 of a quarter: a quarter
+    assert written_length(F(27, 20)) == F(3, 2)                # 0.9 of a dotted quarter (6/8 comping)
+    assert written_length(F(27, 20), room=F(5, 4)) == F(27, 20)   # never past the next onset
+    assert written_length(F(1, 2)) == F(1, 2) and written_length(F(1, 3)) == F(1, 3)   # on the grid: kept
+    assert written_length(F(7, 12)) == F(2, 3)                 # near a triplet value
+    assert written_length(F(1, 24)) == F(1, 24)                # nothing near: kept
+
+
+def test_detached_chords_in_six_eight_are_written_without_tuplets(tmp_path):
+    from symusic import Note, Score, TimeSignature, Track
+
+    from partita.score import TPQ, to_music21
+
+    s = Score(TPQ)
+    s.time_signatures.append(TimeSignature(0, 6, 8))
+    t = Track("piano", 0, False)
+    for beat in range(4):
+        for p in (50, 54, 57):
+            t.notes.append(Note(int(beat * 1.5 * TPQ), int(1.35 * TPQ), p, 70))
+    s.tracks.append(t)
+    chords = list(to_music21(s).recurse().getElementsByClass("Chord"))
+    assert len(chords) == 4 and all(c.quarterLength == 1.5 for c in chords)
+    assert not any(c.duration.tuplets for c in chords)
