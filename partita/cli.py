@@ -56,6 +56,7 @@ def add_data(sub: argparse._SubParsersAction) -> None:
     add_data_build(data_sub)
     add_data_captions(data_sub)
     add_data_stats(data_sub)
+    add_data_shard(data_sub)
 
 
 def add_data_build(sub: argparse._SubParsersAction) -> None:
@@ -131,6 +132,7 @@ def _data_stats(args: argparse.Namespace) -> int:
     for name, d in result.items():
         built = (f"{d['parsed']} parsed, {d['failed']} failed, {d['notes']:,} notes, {d['bars']:,} bars"
                  if d["built"] else "cache out of date (run `partita data build`)" if d.get("stale")
+                 else f"cache file corrupt ({d['corrupt']}; rebuilt when next loaded)" if d.get("corrupt")
                  else "not built (run `partita data build`)")
         print(f"{name}: {d['pieces']:,} pieces; {built}")
         print("  splits:      " + ", ".join(f"{k} {v:,}" for k, v in sorted(d["splits"].items())))
@@ -138,6 +140,34 @@ def _data_stats(args: argparse.Namespace) -> int:
         if d["built"]:
             print("  keys:        " + ", ".join(f"{k} {v}" for k, v in list(d["keys"].items())[:8]))
             print("  meters:      " + ", ".join(f"{k} {v}" for k, v in d["meters"].items()))
+    return 0
+
+
+def add_data_shard(sub: argparse._SubParsersAction) -> None:
+    sh = sub.add_parser("shard", help="tokenize the corpus, a MIDI/ABC folder or a caption file into Parquet "
+                        "shards for training at any size")
+    sh.add_argument("source", help="'corpus' (or corpus:abc_tunes,chorales), a folder of MIDI/ABC files "
+                    "(recursive), or a MidiCaps-style .jsonl")
+    sh.add_argument("-o", "--output", required=True, help="output folder (an interrupted run there is continued)")
+    sh.add_argument("--tokenizer", default="remi", choices=["remi", "anticipation", "abc"])
+    sh.add_argument("--shards", type=int, default=16, help="train shards (a multiple of 8 suits most world sizes)")
+    sh.add_argument("--workers", type=int, help="processes (default: one per core)")
+    sh.add_argument("--max-tokens", type=int, default=100_000, help="skip pieces with more tokens (0: keep all)")
+    sh.add_argument("--limit", type=int, help="only the first N pieces of the source")
+    sh.add_argument("--seed", type=int, default=0, help="the global shuffle")
+    sh.add_argument("--quiet", action="store_true", help="no progress bar")
+    sh.set_defaults(func=_data_shard)
+
+
+def _data_shard(args: argparse.Namespace) -> int:
+    from partita.datasets.shard import shard
+
+    report = shard(args.source, args.output, tokenizer=args.tokenizer, shards=args.shards, workers=args.workers,
+                   seed=args.seed, max_tokens=args.max_tokens or None, limit=args.limit, progress=not args.quiet)
+    for note in report.notes:
+        print(f"partita: note: {note}", file=sys.stderr)
+    for line in report.lines():
+        print(line)
     return 0
 
 
@@ -403,12 +433,24 @@ def add_generate(sub: argparse._SubParsersAction) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from partita.compose.text_to_midi import GenerateRequest, generate, write_generation
+    from partita.errors import InputError, PartitaError
+    from partita.text.parse import MAX_BARS
 
+    # up front, before any model loads: the limits, and a prompt whose bytes were not UTF-8
+    if args.bars is not None and not 1 <= args.bars <= MAX_BARS:
+        raise PartitaError(f"--bars {args.bars}: give 1 to {MAX_BARS}")
+    if args.bars is not None and args.description:
+        raise PartitaError("--bars and --description: the description gives the bars")
+    args.prompt = args.prompt.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     description = None
     if args.description:
-        from partita.compose.description_file import read_description
+        from partita.compose.description_file import attributes_and_plan, read_description
 
         description = read_description(args.description)
+        try:
+            attributes_and_plan(description, args.prompt, seed=args.seed or 0)
+        except PartitaError as exc:
+            raise InputError(args.description, str(exc)) from None
     options = given(args, "seed", "bars", "candidates", "model", "writer")
     if args.no_embeddings:
         options["use_embeddings"] = False
@@ -796,7 +838,24 @@ def add_train_abc(sub: argparse._SubParsersAction) -> None:
     tb.add_argument("--char-layers", type=int, default=2)
     tb.add_argument("--heads", type=int, default=4)
     add_training_options(tb, steps=3000, batch_size=16, eval_every=500, limit_help="only this many training tunes")
+    add_scale_options(tb, shard_tokenizer="abc")
     tb.set_defaults(func=_train_abc)
+
+
+def add_scale_options(parser: argparse.ArgumentParser, *, shard_tokenizer: str) -> None:
+    """--data --from --warmup --accumulate --precision --metrics --save-every --resume."""
+    parser.add_argument("--data", help=f"train on shards from `partita data shard ... --tokenizer {shard_tokenizer}` "
+                        "(their valid split is held out) instead of the corpus")
+    parser.add_argument("--from", dest="init_from", metavar="CHECKPOINT",
+                        help="fine-tune this checkpoint folder (e.g. checkpoints/abc-tunesformer); its tokenizer "
+                        "must match the shards'")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up steps")
+    parser.add_argument("--accumulate", type=int, default=1, help="micro-batches per step (gradient accumulation)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "no", "bf16", "fp16"],
+                        help="mixed precision (auto: bf16 on a GPU that has it, fp32 on the CPU)")
+    parser.add_argument("--metrics", help="append training and held-out losses to this JSONL file")
+    parser.add_argument("--save-every", type=int, help="also save every N steps between evaluations")
+    parser.add_argument("--resume", action="store_true", help="continue the model in the output folder")
 
 
 def _train_abc(args: argparse.Namespace) -> int:
@@ -805,10 +864,17 @@ def _train_abc(args: argparse.Namespace) -> int:
 
     config = AbcModelConfig(kind="flat" if args.flat else "patch", d_model=args.width, patch_layers=args.patch_layers,
                             char_layers=args.char_layers, heads=args.heads)
-    out = args.output or ("checkpoints/abc-flat" if args.flat else "checkpoints/abc-tunesformer")
+    if args.init_from:
+        out = args.output or f"{args.init_from.rstrip('/')}-finetuned"
+    else:
+        out = args.output or ("checkpoints/abc-flat" if args.flat else "checkpoints/abc-tunesformer")
     record = train(out, config=config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit,
-                   seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet)
-    print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+                   seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet,
+                   data=args.data, init_from=args.init_from, warmup=args.warmup, accumulate=args.accumulate,
+                   precision=args.precision, metrics=args.metrics, save_every=args.save_every, resume=args.resume)
+    before = f", before {json.dumps(record['heldout_before'])}" if record.get("heldout_before") else ""
+    if os.environ.get("RANK", "0") == "0":  # one line from a run of several processes
+        print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}{before}")
     return 0
 
 
@@ -915,6 +981,59 @@ def _train_anticipatory(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- serve: the web workbench ----
+
+def add_serve(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("serve", help="the workbench in a browser: a page and a REST API of jobs")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--work-dir", help="uploads and results (default $PARTITA_CACHE/serve, ~/.cache/partita/serve)")
+    s.add_argument("--max-queue", type=int, default=16, help="jobs waiting at most; more get 429 (default 16)")
+    s.add_argument("--job-timeout", type=float, default=600, help="seconds a job may run (default 600)")
+    s.add_argument("--max-upload-mb", type=float, default=20, help="largest upload in MB (default 20)")
+    s.add_argument("--threads", type=int, default=1, help="torch threads of the worker (default 1)")
+    s.add_argument("--no-warm", action="store_true", help="load models at the first job, not at start")
+    s.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from partita.errors import PartitaError
+
+    if not 1 <= args.max_queue <= 10_000 or args.job_timeout <= 0 or args.max_upload_mb <= 0:
+        raise PartitaError("--max-queue must be 1 to 10000, --job-timeout and --max-upload-mb above 0")
+    try:
+        from partita.serve import serve
+    except ImportError as exc:
+        raise PartitaError(f"partita serve needs the serve extra ({exc.name} is missing): "
+                           "pip install 'partita[serve]'") from None
+    serve(args.host, args.port, work_dir=args.work_dir, max_queue=args.max_queue, job_timeout=args.job_timeout,
+          max_upload_mb=args.max_upload_mb, threads=args.threads, warm=not args.no_warm)
+    return 0
+
+
+# ---- batch ----
+
+def add_batch(sub: argparse._SubParsersAction) -> None:
+    ba = sub.add_parser("batch", help="run many jobs of any kind from a JSONL file (resumable, --shard i/N)")
+    ba.add_argument("jobs", help='JSONL: one job a line, e.g. {"id": "reel-1", "kind": "generate", '
+                    '"prompt": "a reel in D", "seed": 0}; input paths relative to this file')
+    ba.add_argument("-o", "--output", required=True, help="folder: job ID writes into OUTPUT/ID/ (with job.json)")
+    ba.add_argument("--shard", help="i/N: only jobs i, i+N, i+2N, ... (0-based), for N machines sharing one file")
+    ba.add_argument("--workers", type=int, default=1, help="processes running jobs at once")
+    ba.add_argument("--quiet", action="store_true", help="no progress bar")
+    ba.set_defaults(func=_batch)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from partita.batch import parse_shard, run_batch, summary_exit_code
+
+    report = run_batch(args.jobs, args.output, shard=parse_shard(args.shard), workers=args.workers,
+                       progress=not args.quiet)
+    for line in report.lines():
+        print(line)
+    return summary_exit_code(report)
+
+
 # ---- the command ----
 
 def build_parser() -> argparse.ArgumentParser:
@@ -928,7 +1047,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # in the order `partita --help` lists them
     for add in (add_data, add_info, add_generate, add_render, add_accompany, add_infill, add_continue, add_analyze,
-                add_transcribe, add_evaluate, add_train, add_themes, add_theme, add_abc, add_tokenize, add_convert):
+                add_transcribe, add_evaluate, add_train, add_themes, add_theme, add_abc, add_tokenize, add_convert,
+                add_serve, add_batch):
         add(sub)
     return parser
 

@@ -47,6 +47,9 @@ __all__ = [
     "from_music21",
     "to_music21",
     "split_abc_tunes",
+    "abc_to_score",
+    "check_abc_limits",
+    "check_score",
     "new_score",
     "duration_seconds",
     "bar_count",
@@ -74,6 +77,9 @@ MUSICXML_GRID = 24
 
 DEFAULT_QPM = 120.0
 """The tempo of a score before its first tempo event (MIDI's default)."""
+MIN_QPM, MAX_QPM = 60e6 / 0xFFFFFF, 60e6
+"""The tempos a MIDI file can state, in quarter notes per minute (1 to 2**24 - 1 microseconds
+per quarter); a score read from ABC or MusicXML with a tempo outside them is refused."""
 
 
 class TempoMap:
@@ -233,7 +239,8 @@ def read(path: str | Path, *, tune: int | None = None, allow_empty: bool = False
         allow_empty: accept a score without notes (by default that is an error).
 
     Raises:
-        InputError: the file is missing, empty, corrupt, of an unknown type, or has no notes.
+        InputError: the file is missing, empty, corrupt, of an unknown type, has no notes, or
+            goes past one of the limits of :mod:`partita.limits` (checked before any long work).
     """
     p = existing_file(path)
     suffix = p.suffix.lower()
@@ -245,29 +252,223 @@ def read(path: str | Path, *, tune: int | None = None, allow_empty: bool = False
         score = _read_abc(p, tune)
     else:
         raise InputError(p, f"unknown file type '{p.suffix}' (expected one of {', '.join(SUFFIXES)})")
+    check_score(score, p)
     if not allow_empty and score.note_num() == 0:
         raise InputError(p, "contains no notes")
     return score
 
 
+def check_score(score: Score, source: str | Path) -> None:
+    """Refuse a score that no later stage could handle in bounded time and memory.
+
+    Checks the limits of :mod:`partita.limits` (notes, tracks, ticks, seconds) and the events
+    that later stages divide by or index with (ticks per quarter, tempos, meters, keys).
+
+    Raises:
+        InputError: naming ``source`` and the first problem found.
+    """
+    import math
+
+    from partita import limits
+
+    if score.ticks_per_quarter < 1:
+        raise InputError(source, f"ticks per quarter is {score.ticks_per_quarter}; it must be at least 1")
+    if len(score.tracks) > limits.MAX_TRACKS:
+        raise InputError(source, f"{len(score.tracks):,} tracks; partita reads at most {limits.MAX_TRACKS:,}")
+    notes = score.note_num()
+    if notes > limits.MAX_NOTES:
+        raise InputError(source, f"{notes:,} notes; partita reads at most {limits.MAX_NOTES:,}")
+    for t in score.tempos:
+        if not math.isfinite(t.qpm) or t.qpm <= 0:
+            raise InputError(source, f"the tempo at tick {t.time} is {t.qpm:g} quarter notes per minute")
+    for ts in score.time_signatures:
+        den = ts.denominator
+        if not 1 <= ts.numerator <= 255 or den < 1 or den & (den - 1) or den > 128:
+            raise InputError(source, f"time signature {ts.numerator}/{den} at tick {ts.time} is invalid")
+    for ks in score.key_signatures:
+        if not -7 <= ks.key <= 7 or ks.tonality not in (0, 1):
+            raise InputError(source, f"key signature ({ks.key} sharps, tonality {ks.tonality}) at tick {ks.time} "
+                             "is invalid")
+    if notes:
+        end = score.end()
+        if end > limits.MAX_TICK or score.start() < 0:
+            raise InputError(source, f"notes reach tick {end:,}; partita reads at most {limits.MAX_TICK:,}")
+        seconds = duration_seconds(score)
+        if not math.isfinite(seconds) or seconds > limits.MAX_SECONDS:
+            raise InputError(source, f"lasts {seconds / 3600:.1f} hours; partita reads at most "
+                             f"{limits.MAX_SECONDS / 3600:g} hours")
+
+
 def _read_midi(p: Path) -> Score:
-    head = p.read_bytes()[:4]
-    if head != b"MThd":
+    from partita import limits
+
+    size = p.stat().st_size
+    if size > limits.MAX_MIDI_BYTES:
+        raise InputError(p, f"MIDI file of {size / 2**20:.0f} MB; partita reads at most "
+                         f"{limits.MAX_MIDI_BYTES // 2**20} MB")
+    data = p.read_bytes()
+    if data[:4] != b"MThd":
         raise InputError(p, "not a MIDI file (no MThd header)")
+    problem = _midi_structure_problem(data)
+    if problem:
+        raise InputError(p, f"corrupt MIDI file ({problem})")
     try:
-        return Score(str(p))
+        return Score.from_midi(data)
     except Exception as exc:  # symusic raises RuntimeError/ValueError on corrupt data
         raise InputError(p, f"corrupt MIDI file ({_one_line(exc)})") from None
+
+
+def _midi_structure_problem(data: bytes) -> str:
+    """What is wrong with the chunk structure of a MIDI file ('' when nothing), checked in
+    Python before symusic's C++ parser sees the bytes: header length and fields, and every
+    chunk's length against the bytes that are there."""
+    from partita import limits
+
+    if len(data) < 14:
+        return "header cut short"
+    length = int.from_bytes(data[4:8], "big")
+    fmt, ntracks, division = (int.from_bytes(data[i:i + 2], "big") for i in (8, 10, 12))
+    if length < 6:
+        return f"header chunk of {length} bytes (expected 6)"
+    if fmt > 2:
+        return f"unknown MIDI format {fmt}"
+    if ntracks > limits.MAX_TRACKS:
+        return f"header announces {ntracks:,} tracks; partita reads at most {limits.MAX_TRACKS:,}"
+    if division == 0:
+        return "zero ticks per quarter"
+    if division & 0x8000:
+        return "SMPTE time division (frames per second) is not supported"
+    pos, tracks = 8 + length, 0
+    while pos + 8 <= len(data) and tracks < ntracks:
+        size = int.from_bytes(data[pos + 4:pos + 8], "big")
+        if pos + 8 + size > len(data):
+            return f"chunk at byte {pos} claims {size:,} bytes, the file has {len(data) - pos - 8:,} left"
+        if data[pos:pos + 4] == b"MTrk":
+            tracks += 1
+        pos += 8 + size
+    return ""
 
 
 def _read_musicxml(p: Path) -> Score:
     from music21 import converter
 
+    text = _musicxml_text(p)
     try:
-        stream = converter.parse(str(p), format="musicxml")
+        with quiet_stdout():
+            stream = converter.parseData(text, format="musicxml")
     except Exception as exc:
         raise InputError(p, f"music21 cannot parse this MusicXML ({_one_line(exc)})") from None
-    return from_music21(stream)
+    return _from_music21_checked(stream, p)
+
+
+def _musicxml_text(p: Path) -> str:
+    """The XML of a .musicxml/.xml file or of the score inside an .mxl archive, checked before
+    music21 sees it: no DTD entities (billion laughs, external entities), no archive or text
+    past the size limits, no absurd nesting, meters or note counts."""
+    import zipfile
+
+    from partita import limits
+
+    cap = limits.MAX_MUSICXML_BYTES
+    if zipfile.is_zipfile(p):
+        try:
+            with zipfile.ZipFile(p) as zf:
+                names = [i for i in zf.infolist() if not i.is_dir()]
+                if sum(i.file_size for i in names) > cap:
+                    raise InputError(p, f"archive unpacks to more than {cap // 2**20} MB")
+                raw = _mxl_root_file(zf, names, p)
+        except InputError:
+            raise
+        except Exception as exc:  # BadZipFile, zlib errors, CRC mismatches
+            raise InputError(p, f"corrupt MusicXML archive ({_one_line(exc)})") from None
+        if len(raw) > cap:  # a lying header: the real size counts
+            raise InputError(p, f"archive unpacks to more than {cap // 2**20} MB")
+    else:
+        if p.stat().st_size > cap:
+            raise InputError(p, f"MusicXML file over {cap // 2**20} MB")
+        raw = p.read_bytes()
+    text = _decode_xml(raw)
+    _check_xml(text, p)
+    return text
+
+
+def _mxl_root_file(zf: Any, infos: list[Any], p: Path) -> bytes:
+    """The score file of an .mxl archive: the one META-INF/container.xml names, else the
+    first .xml/.musicxml file outside META-INF."""
+    names = {i.filename for i in infos}
+    target = None
+    if "META-INF/container.xml" in names:
+        container = _decode_xml(zf.read("META-INF/container.xml"))
+        _check_xml(container, p, musicxml=False)
+        m = re.search(r"<rootfile\b[^>]*\bfull-path\s*=\s*[\"']([^\"']+)[\"']", container)
+        target = m.group(1) if m and m.group(1) in names else None
+    if target is None:
+        candidates = [n for n in sorted(names) if not n.startswith("META-INF/")
+                      and n.lower().endswith((".xml", ".musicxml"))]
+        if not candidates:
+            raise InputError(p, "MusicXML archive holds no score file")
+        target = candidates[0]
+    return zf.read(target)
+
+
+def _decode_xml(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    return raw.decode("utf-8", errors="replace")
+
+
+_XML_TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)[^<>]*?(/?)>")
+
+
+def _check_xml(text: str, p: Path, *, musicxml: bool = True) -> None:
+    """Refuse XML that declares entities (expansion bombs, external files), nests absurdly
+    deep, or holds a MusicXML score past the limits on notes and meters."""
+    from partita import limits
+
+    if re.search(r"<!ENTITY", text, flags=re.I):
+        raise InputError(p, "XML declares entities (<!ENTITY>); partita does not expand them")
+    if re.search(r"<!DOCTYPE[^>\[]*\[", text, flags=re.I):
+        raise InputError(p, "XML carries an internal DTD subset; partita does not read it")
+    depth = deepest = 0
+    for m in _XML_TAG.finditer(text):
+        if m.group(1):
+            depth -= 1
+        elif not m.group(3):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limits.MAX_XML_DEPTH:
+                raise InputError(p, f"XML elements nest deeper than {limits.MAX_XML_DEPTH} levels")
+    if not musicxml:
+        return
+    notes = len(re.findall(r"<note[\s>]", text))
+    if notes > limits.MAX_MUSICXML_NOTES:
+        raise InputError(p, f"{notes:,} notes; partita reads at most {limits.MAX_MUSICXML_NOTES:,} from MusicXML")
+    for tag, cap in (("beats", limits.MAX_METER_NUMERATOR), ("beat-type", limits.MAX_METER_DENOMINATOR)):
+        for value in re.findall(rf"<{tag}>\s*([^<]*?)\s*</{tag}>", text):
+            numbers = [int(n) for n in re.findall(r"\d+", value)] or [0]
+            if sum(numbers) > cap or min(numbers) < 1:
+                raise InputError(p, f"time signature <{tag}>{value}</{tag}> is outside 1-{cap}")
+    divisions = []
+    for value in re.findall(r"<divisions>\s*([^<]*?)\s*</divisions>", text):
+        try:
+            divisions.append(float(value))
+        except ValueError:
+            divisions.append(0.0)
+        if not 0 < divisions[-1] <= 1e6:
+            raise InputError(p, f"<divisions>{value[:20]}</divisions> is not a number of divisions per quarter")
+    longest = max((_number(v) for v in re.findall(r"<duration>\s*([^<]*?)\s*</duration>", text)), default=0.0)
+    if longest / min(divisions, default=1.0) > limits.MAX_QUARTERS:
+        raise InputError(p, f"a note of <duration>{longest:g}</duration> lasts more than {limits.MAX_QUARTERS:,} "
+                         "quarter notes")
+
+
+def _number(text: str) -> float:
+    """A number in an XML value; text that is not one counts as 0 (music21 will refuse it)."""
+    try:
+        value = abs(float(text))
+    except ValueError:
+        return 0.0
+    return value if value == value else float("inf")  # NaN
 
 
 def split_abc_tunes(text: str) -> tuple[str, list[tuple[int, str]]]:
@@ -284,17 +485,25 @@ def split_abc_tunes(text: str) -> tuple[str, list[tuple[int, str]]]:
     tunes = []
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        m = re.match(r"^X:\s*(\d+)", lines[start])
+        m = re.match(r"^X:\s*(\d{1,9})", lines[start])
         number = int(m.group(1)) if m else k + 1
         tunes.append((number, "\n".join(lines[start:stop]).strip() + "\n"))
     return header, tunes
 
 
 def _read_abc(p: Path, tune: int | None) -> Score:
+    from partita import limits
+
+    size = p.stat().st_size
+    if size > limits.MAX_ABC_BYTES:
+        raise InputError(p, f"ABC file of {size / 2**20:.0f} MB; partita reads at most "
+                         f"{limits.MAX_ABC_BYTES // 2**20} MB")
     text = p.read_text(encoding="utf-8", errors="replace")
     header, tunes = split_abc_tunes(text)
     if not tunes:
         raise InputError(p, "no ABC tune in this file (no X: line)")
+    if len(tunes) > limits.MAX_ABC_TUNES:
+        raise InputError(p, f"{len(tunes):,} tunes; partita reads files of at most {limits.MAX_ABC_TUNES:,}")
     if tune is None:
         number, body = tunes[0]
     else:
@@ -309,24 +518,151 @@ def abc_to_score(tune_text: str, *, header: str = "", source: str | Path = "<abc
     """Parse the text of one ABC tune with music21 and convert it to a Score.
 
     ``%%MIDI program N`` and ``%%MIDI channel 10`` directives (which music21 ignores) set
-    the program and the drum flag of the voice they appear in.
+    the program and the drum flag of the voice they appear in. Additive meters such as
+    ``M:(2+2+3)/8`` are read as their sum (``7/8``): the Score keeps only the sum, and
+    music21 takes seconds per bar to partition them.
+
+    Raises:
+        InputError: no K: field, a field or a length past :mod:`partita.limits`, or a tune
+            music21 cannot parse.
     """
     from music21 import converter
 
     full = (header.strip() + "\n\n" + tune_text) if header.strip() else tune_text
     if not re.search(r"^K:", full, flags=re.M):
         raise InputError(source, "ABC tune has no K: (key) field")
+    full = check_abc_limits(full, source)
     try:
-        with _no_beaming():
+        with _no_beaming(), quiet_stdout():
             stream = converter.parse(full, format="abc")
     except Exception as exc:
         raise InputError(source, f"music21 cannot parse this ABC tune ({_one_line(exc)})") from None
-    score = from_music21(stream)
+    score = _from_music21_checked(stream, source)
     for track, (program, drum) in zip(score.tracks, _abc_voice_programs(full), strict=False):
         if program is not None:
             track.program = program
         track.is_drum = drum
     return score
+
+
+def _from_music21_checked(stream: Any, source: str | Path) -> Score:
+    """:func:`from_music21` for a file's stream: what music21 accepted but a Score cannot
+    hold (ticks past int32, an Opus) is the file's problem, reported as one line."""
+    from music21 import stream as m21stream
+
+    if isinstance(stream, m21stream.Opus):
+        scores = list(stream.scores)
+        if not scores:
+            raise InputError(source, "holds no score")
+        stream = scores[0]
+    try:
+        return from_music21(stream)
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError, ArithmeticError) as exc:
+        raise InputError(source, f"cannot convert this score ({_one_line(exc)})") from None
+
+
+_ABC_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
+_ABC_INLINE_FIELD = re.compile(r"\[([A-Za-z]):([^\]\n]*)\]")
+_ABC_NOTE = re.compile(r"[_=^]*([A-Ga-gzxZX])[,']*(\d*)((?:/+\d*)?)")
+_ABC_BAR_LINE = re.compile(r"\|+|::")
+_ABC_ADDITIVE_METER = re.compile(r"^\(?\s*(\d+(?:\s*\+\s*\d+)+)\s*\)?\s*/\s*(\d+)\s*$")
+
+
+def check_abc_limits(text: str, source: str | Path = "<abc>") -> str:
+    """The tune text with additive meters summed, after checking it against the limits of
+    :mod:`partita.limits`: M: and L: values, voices, bar lines, and the notes, rests and chords
+    of all voices (music21's parse time grows faster than their count).
+
+    Raises:
+        InputError: naming ``source`` and the first limit passed.
+    """
+    from partita import limits
+
+    if len(text) > limits.MAX_ABC_TUNE_CHARS:
+        raise InputError(source, f"tune of {len(text):,} characters; partita reads tunes of at most "
+                         f"{limits.MAX_ABC_TUNE_CHARS:,}")
+    unit = Fraction(1, 8)
+    elements, bars, quarters = 0, 0, Fraction(0)
+    voices: set[str] = set()
+    out = []
+
+    def meter(value: str) -> str:
+        value = value.split("%")[0].strip()
+        additive = _ABC_ADDITIVE_METER.match(value)
+        if additive:
+            value = f"{sum(int(n) for n in additive.group(1).split('+'))}/{additive.group(2)}"
+        numbers = [int(n) for n in re.findall(r"\d+", value)]
+        m = re.fullmatch(r"(\d+)\s*/\s*(\d+)", value)
+        if m:
+            num, den = int(m.group(1)), int(m.group(2))
+            if not (1 <= num <= limits.MAX_METER_NUMERATOR and 1 <= den <= limits.MAX_METER_DENOMINATOR):
+                raise InputError(source, f"meter M:{value} is outside 1-{limits.MAX_METER_NUMERATOR} beats "
+                                 f"of 1-{limits.MAX_METER_DENOMINATOR}")
+        elif any(n > limits.MAX_METER_DENOMINATOR for n in numbers):
+            raise InputError(source, f"meter M:{value[:30]} is not one partita reads")
+        return value
+
+    def unit_length(value: str) -> Fraction:
+        value = value.split("%")[0].strip()
+        m = re.fullmatch(r"(\d+)\s*(?:/\s*(\d+))?", value)
+        if not m or (m.group(2) is not None and int(m.group(2)) == 0):
+            raise InputError(source, f"unit note length L:{value[:30]} is not a fraction such as 1/8")
+        length = Fraction(int(m.group(1)), int(m.group(2) or 1))
+        if not Fraction(*limits.MIN_UNIT_LENGTH) <= length <= Fraction(*limits.MAX_UNIT_LENGTH):
+            lo, hi = limits.MIN_UNIT_LENGTH, limits.MAX_UNIT_LENGTH
+            raise InputError(source, f"unit note length L:{value} is outside {lo[0]}/{lo[1]}-{hi[0]}/{hi[1]}")
+        return length
+
+    for line in text.splitlines():
+        field = _ABC_FIELD.match(line)
+        if field:
+            name, value = field.groups()
+            if name == "M":
+                line = f"M:{meter(value)}"
+            elif name == "L":
+                unit = unit_length(value)
+            elif name == "V":
+                voices.add(value.split()[0] if value.split() else "")
+            out.append(line)
+            continue
+        out.append(line)
+        if line.startswith("%"):
+            continue
+        body = line.split("%")[0]
+        for m in _ABC_INLINE_FIELD.finditer(body):
+            if m.group(1) == "M":
+                meter(m.group(2))
+            elif m.group(1) == "L":
+                unit = unit_length(m.group(2))
+            elif m.group(1) == "V":
+                voices.add(m.group(2).split()[0] if m.group(2).split() else "")
+        if len(voices) > limits.MAX_ABC_VOICES:
+            raise InputError(source, f"tune of more than {limits.MAX_ABC_VOICES} voices; partita reads at most "
+                             f"{limits.MAX_ABC_VOICES}")
+        body = _ABC_INLINE_FIELD.sub(" ", body)
+        body = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', " ", body)
+        bars += len(_ABC_BAR_LINE.findall(body))
+        if bars > limits.MAX_ABC_BARS:
+            raise InputError(source, f"tune of more than {limits.MAX_ABC_BARS} bars; partita reads tunes of at most "
+                             f"{limits.MAX_ABC_BARS}")
+        for m in _ABC_NOTE.finditer(body):
+            elements += 1
+            if elements > limits.MAX_ABC_ELEMENTS:
+                break
+            num, slashes = m.group(2), m.group(3)
+            den_digits = slashes.lstrip("/")
+            if den_digits and int(den_digits) == 0:
+                raise InputError(source, f"note length {m.group(0)} divides by zero")
+            den = int(den_digits) if den_digits else 2 ** len(slashes)
+            if m.group(1) not in "ZX":  # Z4 is four bars of rest, not four units
+                quarters += Fraction(int(num or 1), den) * unit * 4
+        if elements > limits.MAX_ABC_ELEMENTS:
+            raise InputError(source, f"tune of more than {limits.MAX_ABC_ELEMENTS:,} notes, rests and chords; "
+                             f"partita reads tunes of at most {limits.MAX_ABC_ELEMENTS:,}")
+        if quarters > limits.MAX_ABC_QUARTERS:
+            raise InputError(source, f"notes and rests add up to more than {limits.MAX_ABC_QUARTERS:,} quarter "
+                             "notes; partita reads no longer tunes")
+    return "\n".join(out) + "\n"
 
 
 @contextlib.contextmanager
@@ -414,6 +750,8 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
         track.notes.extend(_notes_of(flat, ticks))
         for mm in flat.getElementsByClass(tempo.MetronomeMark):
             bpm = mm.getQuarterBPM()
+            if bpm and not MIN_QPM <= bpm <= MAX_QPM:  # a MIDI tempo is 1 to 2**24-1 microseconds per quarter
+                raise ValueError(f"tempo {bpm:g} quarter notes per minute is outside {MIN_QPM:g}-{MAX_QPM:g}")
             if bpm:
                 tempos.setdefault(ticks(mm.offset), float(bpm))
         if index == 0 or not sigs:

@@ -5,7 +5,15 @@ config (the CLI's training options are in partita.cli).
 A model family brings only its batches and its loss (and, if it likes, a held-out
 evaluation and a save function); ``fit`` does the seeding-free bookkeeping every family
 shares: optimiser, schedule, gradient clipping, progress bar, the loss log, held-out
-evaluation and checkpoints every N steps, and resumption from a saved step."""
+evaluation and checkpoints every N steps, and resumption from a saved step.
+
+``fit`` runs under Hugging Face Accelerate, so the same call trains on the CPU, on one
+GPU, and on several processes or machines started by ``accelerate launch`` or ``torchrun``
+(each process draws its own part of the global batch; gradients are averaged across them).
+On top of that it does gradient accumulation, mixed precision where the device allows,
+a resumable training state (weights, optimiser, random generators, step) every N steps,
+and a JSONL metrics log. With one CPU process and the defaults it computes exactly what
+the plain loop computed before (same losses, same weights)."""
 
 from __future__ import annotations
 
@@ -82,6 +90,17 @@ class FitConfig:
         stop_after: stop after this many steps of this call, the schedule unchanged.
         desc: the progress bar's label.
         progress: show a progress bar.
+        accumulate: micro-batches per optimiser step (gradient accumulation); each process
+            draws ``accumulate`` batches per step.
+        precision: ``"auto"`` (bf16 autocast on a GPU that has it, else fp32), ``"no"``,
+            ``"bf16"`` or ``"fp16"``.
+        state_dir: where ``fit`` keeps its own resumable state (weights, optimiser, random
+            generators, step) at every evaluation or save; a call that finds a state there
+            continues from its step. None: no state (a family's own ``save`` still runs).
+        metrics: a JSONL file that gets one line per logged step and per evaluation.
+        cpu: train on the CPU even where a GPU is present.
+        find_unused: let DDP look for parameters a step's loss does not reach (needed by
+            models with unused heads; a small cost per step, and only with several processes).
     """
 
     steps: int
@@ -95,11 +114,123 @@ class FitConfig:
     stop_after: int | None = None
     desc: str = "training"
     progress: bool = True
+    accumulate: int = 1
+    precision: str = "auto"
+    state_dir: str | Path | None = None
+    metrics: str | Path | None = None
+    cpu: bool = False
+    find_unused: bool = True
+
+
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+STATE_FILE = "fit_state.json"
 
 
 def adamw(weight_decay: float = 0.01) -> Callable[[Any, float], torch.optim.Optimizer]:
     """The default optimiser factory: AdamW with this weight decay."""
     return lambda params, lr: torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+class Objective(torch.nn.Module):
+    """A model and its loss as one module, so that a distributed wrapper (DDP) sees the
+    loss computed inside its own ``forward`` whatever method of the model the loss calls."""
+
+    def __init__(self, model: torch.nn.Module, loss_of: Callable[[torch.nn.Module, Any], torch.Tensor]):
+        super().__init__()
+        self.model = model
+        self.loss_of = loss_of
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        return self.loss_of(self.model, batch)
+
+
+def resolve_precision(precision: str, cpu: bool = False) -> str:
+    """The mixed precision ``fit`` uses: ``auto`` is bf16 on a GPU that supports it, else ``no``."""
+    if precision not in PRECISIONS:
+        from partita.errors import PartitaError
+
+        raise PartitaError(f"unknown precision '{precision}' (expected one of {', '.join(PRECISIONS)})")
+    if precision != "auto":
+        return precision
+    if not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "no"
+
+
+def accelerator_for(config: FitConfig) -> Any:
+    """The ``accelerate.Accelerator`` of a run (one per process; the process group, when
+    ``accelerate launch`` or ``torchrun`` started several, comes from the environment)."""
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+    from accelerate.state import AcceleratorState
+
+    from partita.errors import PartitaError
+
+    launched = world()[1]
+    # without a GPU, accelerate forms a CPU (gloo) process group only when told cpu=True;
+    # otherwise each process of a torchrun launch would silently train alone
+    cpu = config.cpu or (launched > 1 and not torch.cuda.is_available())
+    precision = resolve_precision(config.precision, cpu)
+    # models with parameters a loss does not reach (the ABC model's unused heads) need DDP's search
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=config.find_unused)]
+    try:
+        accelerator = Accelerator(mixed_precision=precision, cpu=cpu, kwargs_handlers=handlers)
+    except ValueError:
+        # a second run in the same process asks for another precision (tests, notebooks)
+        AcceleratorState._reset_state()  # noqa: SLF001 - accelerate's own way to re-initialise
+        accelerator = Accelerator(mixed_precision=precision, cpu=cpu, kwargs_handlers=handlers)
+    if accelerator.num_processes != launched:
+        raise PartitaError(f"launched as {launched} processes, but accelerate formed a group of "
+                           f"{accelerator.num_processes}; check the launcher's settings")
+    return accelerator
+
+
+def to_device(batch: Any, device: Any) -> Any:
+    """``batch`` (a tensor, or tuples, lists and dicts of them) on ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def saved_step(state_dir: str | Path | None) -> int | None:
+    """The step of the training state saved in ``state_dir`` (None when there is none)."""
+    if state_dir is None:
+        return None
+    path = Path(state_dir) / STATE_FILE
+    if not path.is_file():
+        return None
+    return int(json.loads(path.read_text())["step"])
+
+
+def _save_fit_state(accelerator: Any, state_dir: Path, step: int, record: dict) -> None:
+    """The whole training state at ``step`` in a fresh folder, then the pointer to it
+    (written atomically), then the older folders removed: a kill at any moment leaves
+    the last complete state in place."""
+    import shutil
+
+    from partita.fileio import atomic_path
+
+    folder = state_dir / f"step-{step:08d}"
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(folder), safe_serialization=True)
+    if accelerator.is_main_process:
+        with atomic_path(state_dir / STATE_FILE) as tmp:
+            tmp.write_text(json.dumps({"step": step, "folder": folder.name, "record": record}, indent=1))
+        for old in state_dir.glob("step-*"):
+            if old.is_dir() and old.name != folder.name:
+                shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def _log_metrics(path: Path | None, entry: dict) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
 
 
 def fit(model: torch.nn.Module, next_batch: Callable[[int], Any], loss_of: Callable[[torch.nn.Module, Any], torch.Tensor],
@@ -112,50 +243,106 @@ def fit(model: torch.nn.Module, next_batch: Callable[[int], Any], loss_of: Calla
 
     Args:
         model: the network; it is put in training mode.
-        next_batch: ``step -> batch``; the family owns its data order (and its random generator).
-        loss_of: ``(model, batch) -> scalar loss``.
+        next_batch: ``index -> batch`` for this process; the family owns its data order (and
+            its random generator). The index is ``step * accumulate + micro`` (the step
+            itself without accumulation). In a run of several processes each draws its own
+            part of the global batch (:func:`world` says which part).
+        loss_of: ``(model, batch) -> scalar loss``, the mean over the batch.
         config: the loop's settings.
-        start_step: the step a resumed run starts from (its record says).
+        start_step: the step a resumed run starts from (its record says); a training state
+            in ``config.state_dir`` overrides it.
         record: the training record to extend (``steps``, ``log``, ``heldout``, ``train_seconds``).
-        evaluate: ``model -> dict`` of held-out metrics; called in eval mode without gradients.
-        save: ``(model, record)``; writes a checkpoint (the family's format).
+        evaluate: ``model -> dict`` of held-out metrics; called in eval mode without
+            gradients, on the main process only.
+        save: ``(model, record)``; writes a checkpoint (the family's format); main process only.
         schedule: ``step -> learning rate`` (default: :func:`lr_at` with the config's warm-up and floor).
         optimizer: ``(parameters, lr) -> optimiser`` (default: AdamW, weight decay 0.01).
 
     Returns:
         The record, with ``steps`` the last step done.
     """
+    from contextlib import nullcontext
+
     from tqdm import tqdm
 
+    accelerator = accelerator_for(config)
     record = record if record is not None else {}
     record.setdefault("log", [])
     schedule = schedule or (lambda step: lr_at(step, config.steps, config.lr, config.warmup, config.floor))
+    objective = Objective(model, loss_of)
     opt = (optimizer or adamw())(model.parameters(), config.lr)
+    wrapped, opt = accelerator.prepare(objective, opt)
+    state_dir = Path(config.state_dir) if config.state_dir is not None else None
+    resumed = saved_step(state_dir)
+    if resumed is not None:
+        saved = json.loads((state_dir / STATE_FILE).read_text())
+        accelerator.load_state(str(state_dir / saved["folder"]))
+        start_step = resumed
+        record.clear()
+        record.update(saved["record"])
+        record.setdefault("log", [])
+    metrics = Path(config.metrics) if config.metrics is not None and accelerator.is_main_process else None
+    accumulate = max(1, config.accumulate)
     last = config.steps if config.stop_after is None else min(config.steps, start_step + config.stop_after)
     spent = float(record.get("train_seconds", 0.0))
     t0 = time.perf_counter()
     model.train()
-    bar = tqdm(range(start_step, last), desc=config.desc, disable=not config.progress, dynamic_ncols=True)
+    bar = tqdm(range(start_step, last), desc=config.desc, dynamic_ncols=True,
+               disable=not config.progress or not accelerator.is_main_process)
     for step in bar:
-        loss = loss_of(model, next_batch(step))
-        value = optimizer_step(model, opt, loss, schedule(step), config.clip)
+        lr = schedule(step)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.zero_grad()
+        total = 0.0
+        for micro in range(accumulate):
+            batch = to_device(next_batch(step * accumulate + micro), accelerator.device)
+            syncing = micro == accumulate - 1 or accelerator.num_processes == 1
+            with nullcontext() if syncing else accelerator.no_sync(wrapped):
+                loss = wrapped(batch)
+                if accumulate > 1:
+                    loss = loss / accumulate
+                accelerator.backward(loss)
+            total += loss.item()
+        if config.clip is not None:
+            accelerator.clip_grad_norm_(model.parameters(), config.clip)
+        opt.step()
+        if accelerator.num_processes > 1:  # the loss of the global batch: the mean over processes
+            total = float(accelerator.reduce(torch.tensor(total, device=accelerator.device), "mean"))
+        value = total
         bar.set_postfix(loss=f"{value:.3f}")
         done = step + 1
         if done % config.log_every == 0:
-            record["log"].append({"step": done, "loss": round(value, 4),
-                                  "seconds": round(spent + time.perf_counter() - t0, 1)})
+            entry = {"step": done, "loss": round(value, 4), "seconds": round(spent + time.perf_counter() - t0, 1)}
+            record["log"].append(entry)
+            _log_metrics(metrics, {**entry, "lr": lr, "loss_exact": value})
         evaluating = done == last or (config.eval_every is not None and done % config.eval_every == 0)
         saving = config.save_every is not None and done % config.save_every == 0
         if evaluating or saving:
             record.update({"steps": done, "train_seconds": round(spent + time.perf_counter() - t0, 1)})
-            if evaluating and evaluate is not None:
+            if evaluating and evaluate is not None and accelerator.is_main_process:
                 model.eval()
                 with torch.no_grad():
                     held = evaluate(model)
                 model.train()
                 record["heldout"] = held
                 record["log"].append({"step": done, **held})
-            if save is not None:
+                _log_metrics(metrics, {"step": done, "heldout": held})
+            if save is not None and accelerator.is_main_process:
                 save(model, record)
+            if state_dir is not None:
+                _save_fit_state(accelerator, state_dir, done, record)
+            accelerator.wait_for_everyone()
     record.setdefault("steps", last)
     return record
+
+
+def world() -> tuple[int, int]:
+    """``(rank, world size)`` of this process: from torch.distributed when a process group
+    is up, else from the ``RANK`` / ``WORLD_SIZE`` variables that ``torchrun`` and
+    ``accelerate launch`` set, else ``(0, 1)``."""
+    import os
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))

@@ -43,13 +43,15 @@ def _under(module: str, package: str) -> bool:
 
 # (importer package, packages it must not import)
 FORBIDDEN = [
-    ("partita.symbolic", ("partita.compose", "partita.cli", "partita.serve")),
-    ("partita.tokenizers", ("partita.symbolic", "partita.compose", "partita.cli", "partita.serve")),
-    ("partita.score", ("partita.tokenizers", "partita.symbolic", "partita.compose", "partita.cli")),
+    ("partita.symbolic", ("partita.compose", "partita.cli", "partita.serve", "partita.jobs")),
+    ("partita.tokenizers", ("partita.symbolic", "partita.compose", "partita.cli", "partita.serve", "partita.jobs")),
+    ("partita.score", ("partita.tokenizers", "partita.symbolic", "partita.compose", "partita.cli", "partita.jobs")),
     ("partita.theory", ("partita.tokenizers", "partita.symbolic", "partita.compose", "partita.cli", "partita.mir")),
-    ("partita.compose", ("partita.cli", "partita.serve")),
-    ("partita.mir", ("partita.compose", "partita.cli", "partita.serve")),
-    ("partita.audio_render", ("partita.compose", "partita.symbolic", "partita.cli", "partita.serve")),
+    ("partita.compose", ("partita.cli", "partita.serve", "partita.jobs")),
+    ("partita.mir", ("partita.compose", "partita.cli", "partita.serve", "partita.jobs")),
+    ("partita.audio_render", ("partita.compose", "partita.symbolic", "partita.cli", "partita.serve", "partita.jobs")),
+    # jobs (the pipelines as requests) sits at the CLI's level, under the web server: never the other way
+    ("partita.jobs", ("partita.serve",)),
 ]
 
 

@@ -108,7 +108,7 @@ def accompaniment_scores(melody: Score, accompanied: Score) -> dict[str, float]:
 def accompany_best(model: torch.nn.Module, melody: Score, *, candidates: int = 1,
                    instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
                    use_cache: bool = True, guided: bool = True) -> tuple[Candidate[Score], list[Candidate[Score]]]:
-    """``candidates`` accompaniments (seeds ``seed``, ``seed + 1``...) ranked by
+    """``candidates`` accompaniments (seeds ``seed * candidates``, ``seed * candidates + 1``...) ranked by
     :func:`partita.compose.rerank.best_of_n`: the one whose harmonic support of the melody is
     highest (coverage breaks ties, then the earliest seed).
 

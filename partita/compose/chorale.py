@@ -2,8 +2,13 @@
 every beat, and four voices led by the rules of the style.
 
 1. The soprano: a folk tune of the ABC model (the chorale melodies of the Lutheran hymnals
-   are folk and hymn tunes) reduced to its beat skeleton - the note sounding on each beat -
-   in quarter notes, phrases of two bars that close on a held note (the fermata).
+   are folk and hymn tunes) reduced to one note a beat, in quarter notes, phrases of two
+   bars that close on a held note (the fermata). The beat's note is chosen by dynamic
+   programming (:func:`chorale_soprano`): near the tune's notes in that beat, and moving as
+   Bach's sopranos move - by the shares of repeated notes, steps, skips and leaps of the
+   corpus's chorale sopranos (their medians, shipped in ``partita/mir/style_bands.json``),
+   diatonic, in the soprano's range, closing on the tonic. A folk tune's arpeggios become
+   the stepwise line of a hymn while its contour and phrases stay.
 2. The harmony: :func:`partita.compose.harmonize.harmonize` with a chord on every beat.
 3. The voicing: alto, tenor and bass chosen for every beat by dynamic programming over all
    voicings of the chord under the soprano: each voice in its range, no crossing, spacing
@@ -25,7 +30,7 @@ from symusic import Note, Score, Tempo, TimeSignature, Track
 from partita.compose.harmonize import harmonize
 from partita.score import TPQ
 from partita.text.attributes import Attributes
-from partita.theory import PC_NAMES, chord_to_pitch_classes
+from partita.theory import MODE_FAMILY, PC_NAMES, chord_to_pitch_classes, key_pitch_classes
 
 RANGES = {"soprano": (60, 79), "alto": (55, 74), "tenor": (48, 69), "bass": (41, 62)}
 """Voice ranges (MIDI pitch), as in Bach's four-part chorales."""
@@ -40,36 +45,74 @@ class Chorale:
     chords: list[str]
 
 
-def skeleton(notes: list[tuple[int, int, int]], beats: int, beat_ticks: int) -> list[int]:
-    """One pitch per beat: of the note sounding on the beat and those begun inside it, the
-    nearest to the previous beat's pitch (a chorale melody moves by step where it can)."""
-    out: list[int] = []
-    ordered = sorted(notes)
-    i = 0
-    current = ordered[0][2] if ordered else 67
+TUNE_WEIGHT = 0.8
+"""Cost (nats) per semitone a soprano note lies from the nearest note of the tune in its
+beat: below the cost of a skip against a step, so a tune's thirds fill in, far above a
+step's, so the line keeps the tune's contour."""
+
+
+def interval_costs() -> np.ndarray:
+    """Cost (-log share) of each melodic interval 0..24 semitones in a chorale soprano: the
+    corpus medians of repeated notes, steps (1-2), skips (3-6) and leaps (7+), each share
+    spread evenly over its intervals."""
+    from partita.mir.style_bands import bands
+
+    median = bands()["chorale"]["melody_median"]
+    repeat, step, leap = median["repeat_share"], median["step_share"], median["leap_share"]
+    skip = max(0.01, 1.0 - repeat - step - leap)
+    shares = np.empty(25)
+    shares[0] = repeat
+    shares[1:3] = step / 2
+    shares[3:7] = skip / 4
+    shares[7:] = max(leap, 0.005) / 18
+    return -np.log(np.maximum(shares, 1e-4))
+
+
+def chorale_soprano(tune: list[tuple[int, int, int]], beats: int, beat_ticks: int, key: tuple[int, str]) -> list[int]:
+    """One soprano pitch a beat (see the module's first step): the Viterbi path over the
+    key's pitches in the soprano range, costed by :func:`interval_costs` between beats and by
+    :data:`TUNE_WEIGHT` per semitone from the tune's notes of the beat (moved by the octaves
+    that best fit the range); the first beat is a note of the tonic triad, the last the tonic."""
+    lo, hi = RANGES["soprano"]
+    scale = key_pitch_classes(key)
+    cands = np.array([q for q in range(lo, hi + 1) if q % 12 in scale])
+    ordered = sorted(tune)
+    options: list[list[int]] = []
+    i, current = 0, (ordered[0][2] if ordered else 67)
     for b in range(beats):
         t = b * beat_ticks
         while i < len(ordered) and ordered[i][0] <= t:
             current = ordered[i][2]
             i += 1
-        options = [current] + [p for on, _, p in ordered[i:] if on < t + beat_ticks]
-        out.append(min(options, key=lambda p: abs(p - out[-1])) if out else current)
-    return out
-
-
-def soprano_line(pitches: list[int]) -> list[int]:
-    """The skeleton moved by octaves into the soprano's range (its middle nearest the range's);
-    a note still outside, or a leap past a fifth that an octave makes smaller, moves by an
-    octave (the pitch class kept)."""
-    lo, hi = RANGES["soprano"]
-    best = min(range(-3, 4), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches),
-                                             abs((min(pitches) + max(pitches)) / 2 + 12 * k - (lo + hi) / 2)))
-    out: list[int] = []
-    for p in (p + 12 * best for p in pitches):
-        options = [q for q in (p - 12, p, p + 12) if lo <= q <= hi] or [min(hi, max(lo, p))]
-        out.append(min(options, key=lambda q: (abs(q - out[-1]) > 7, q != p)) if out else
-                   min(options, key=lambda q: q != p))
-    return out
+        options.append([current] + [p for on, _, p in ordered[i:] if on < t + beat_ticks])
+    pitches = [p for opts in options for p in opts]
+    shift = 12 * min(range(-3, 4), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches),
+                                                 abs((min(pitches) + max(pitches)) / 2 + 12 * k - (lo + hi) / 2)))
+    third = 3 if MODE_FAMILY.get(key[1], "major") == "minor" else 4
+    opening = [key[0] % 12, (key[0] + third) % 12, (key[0] + 7) % 12]
+    step_cost = interval_costs()
+    moves = step_cost[np.minimum(np.abs(cands[:, None] - cands[None, :]), 24)]     # (from, to)
+    cost = np.zeros(len(cands))
+    back = []
+    for b, opts in enumerate(options):
+        near = np.min(np.abs(cands[:, None] - (np.array(opts)[None, :] + shift)), axis=1)
+        here = TUNE_WEIGHT * near
+        if b == 0:     # a chorale opens on a note of the tonic triad
+            here = here + np.where(np.isin(cands % 12, opening), 0.0, np.inf)
+        if b == beats - 1:
+            here = here + np.where(cands % 12 == key[0] % 12, 0.0, np.inf)
+        if b == 0:
+            cost = here
+            continue
+        total = cost[:, None] + moves
+        back.append(np.argmin(total, axis=0))
+        cost = total[back[-1], np.arange(len(cands))] + here
+    j = int(np.argmin(cost))
+    path = [j]
+    for ptr in reversed(back):
+        j = int(ptr[j])
+        path.append(j)
+    return [int(cands[j]) for j in reversed(path)]
 
 
 def passing_tones(line: list[tuple[int, int, int]], key: tuple[int, str], beat: int,
@@ -126,8 +169,9 @@ def _transition_cost(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     d = nxt[None, :, :4] - prev[:, None, :4]                      # (P, N, 4) motion of each voice
     # inner voices move by small steps, but do move (a held alto or tenor costs too) and may
     # leap where a chord change asks: Bach's alto and tenor leap a fourth or more in about one
-    # move in ten, and span about an octave
-    cost = 0.3 * (np.abs(d[..., 1]) + np.abs(d[..., 2])) + 0.5 * np.abs(d[..., 3])
+    # move in ten (0.095, the corpus median), and span about an octave. 0.2 a semitone gives
+    # 0.10 over 25 folk tunes voiced as chorales (0.3 gave 0.05)
+    cost = 0.2 * (np.abs(d[..., 1]) + np.abs(d[..., 2])) + 0.5 * np.abs(d[..., 3])
     cost += 1.2 * ((d[..., 1] == 0).astype(float) + (d[..., 2] == 0))
     cost += 4.0 * (np.abs(d[..., 3]) > 7)
     for i, j in itertools.combinations(range(4), 2):
@@ -173,11 +217,7 @@ def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter:
     beat = TPQ * 4 // den
     per_bar = num
     beats = bars * per_bar
-    sop = soprano_line(skeleton(tune, beats, beat))
-    if sop:   # the chorale closes on the tonic in the soprano (the tune's last note may fall after the beat)
-        lo, hi = RANGES["soprano"]
-        tonics = [p for p in range(lo, hi + 1) if p % 12 == key[0] % 12]
-        sop[-1] = min(tonics, key=lambda p: abs(p - (sop[-2] if len(sop) > 1 else sop[-1])))
+    sop = chorale_soprano(tune, beats, beat, key)
     phrase = PHRASE_BARS * per_bar
     for end in range(phrase - 1, beats, phrase):   # the cadence note arrives a beat early and is held
         sop[end - 1] = sop[end]

@@ -1,4 +1,4 @@
-"""Best of N: write candidates with seeds ``seed, seed + 1, ...``, judge each once, keep the best.
+"""Best of N: write candidates with seeds ``seed * n, seed * n + 1, ...``, judge each once, keep the best.
 
 Every pipeline (text to MIDI, accompaniment, ABC tunes) reranks through here, so each
 candidate's report is computed once and the rule for ties is the same everywhere: among
@@ -52,15 +52,18 @@ def default_workers() -> int:
 
 def best_of_n(write: Callable[[int], T], judge: Callable[[T], tuple[Any, tuple]], *, n: int, seed: int = 0,
               workers: int | None = None) -> tuple[Candidate[T], list[Candidate[T]]]:
-    """Write ``n`` candidates (at least one) with seeds ``seed .. seed + n - 1``, judge each
-    once (``judge(value) -> (report, rank)``), and return the best and all of them.
+    """Write ``n`` candidates (at least one) with seeds ``seed * n .. seed * n + n - 1``, judge
+    each once (``judge(value) -> (report, rank)``), and return the best and all of them.
+    Requests with different seeds draw from disjoint candidates (with ``seed .. seed + n - 1``
+    seeds 0 and 1 shared three of four, and often kept the same piece); seed 0, and any seed
+    with one candidate, keeps its candidates' seeds.
 
     With ``workers`` > 1 (default :func:`default_workers`) the candidates are written and
     judged side by side in forked processes that share the loaded models; each keeps its
     own seed, so the candidates and the choice are the same as one after another. Where
     forking is not possible (no ``fork``, or inside a daemon process such as a server's
     worker) they are written one after another."""
-    seeds = [seed + i for i in range(max(1, n))]
+    seeds = [seed * max(1, n) + i for i in range(max(1, n))]
     workers = min(len(seeds), default_workers() if workers is None else max(1, workers))
     if workers > 1 and _can_fork():
         written = _side_by_side(write, judge, seeds, workers)

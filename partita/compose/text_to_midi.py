@@ -8,6 +8,7 @@ part, without a model. The report says who wrote what.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -113,7 +114,7 @@ class GenerateRequest:
 
     Attributes:
         prompt: the text (may be empty with a description).
-        seed: the base seed; candidate ``i`` uses ``seed + i``.
+        seed: the base seed; candidate ``i`` uses ``seed * candidates + i``.
         bars: overrides the length asked in the prompt.
         candidates: how many candidates to write and rerank (at least 1).
         use_embeddings: match words no rule knows to styles with MiniLM.
@@ -244,6 +245,16 @@ def write_candidate(attrs: Attributes, seed: int, net: Any = None, fixed_plan: A
     return Candidate(arrangement, writers)
 
 
+@functools.lru_cache(maxsize=2)
+def figaro_net(folder: str) -> tuple[Any, Any, Any]:
+    """(model, config, vocabulary) of a FIGARO checkpoint folder, loaded once a process (a
+    workbench generates again and again with the same model)."""
+    from partita.symbolic.figaro.model import load as load_figaro
+    from partita.symbolic.figaro.model import vocab_of as figaro_vocab
+
+    return (*load_figaro(folder), figaro_vocab(folder))
+
+
 def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) -> Generation:
     """Generate a piece for a prompt (or ready Attributes) and keep the most faithful of
     ``candidates`` seeded candidates.
@@ -265,10 +276,7 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
     writer = writer_for(request, attrs, fixed_plan)
     model = resolve_model(request.model) if writer == "figaro" else None
     if model is not None:
-        from partita.symbolic.figaro.model import load as load_figaro
-        from partita.symbolic.figaro.model import vocab_of as figaro_vocab
-
-        net = (*load_figaro(model), figaro_vocab(model))   # (model, config, vocab)
+        net = figaro_net(str(model))
 
     from partita.mir.musicality import style_of
     from partita.mir.style_bands import style_fit

@@ -175,7 +175,7 @@ def write_candidate(model: BarPatchModel, prompt_text: str, request: TuneRequest
 
 def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, seed: int = 0,
             top_p: float = 0.9, temperature: float = 1.0, guarded: bool = True) -> TuneResult:
-    """Tunes from the model for the request (seeds ``seed, seed + 1, ...``); the one that
+    """Tunes from the model for the request (seeds ``seed * candidates, ...``: see :func:`partita.compose.rerank.best_of_n`); the one that
     honours it best (:func:`tune_rank`: valid, sections, bars, form, key, meter, fewest
     repaired bars, in that order; the earliest among equals) is kept. ``guarded`` writes
     each under a :class:`FormGuard` (bars that fill the meter, barlines where the form puts

@@ -116,7 +116,8 @@ def build_pieces(pieces: Iterable[Piece], out: Path, *, workers: int | None = No
     table = pa.Table.from_pylist(rows, schema=_schema())
     table = table.replace_schema_metadata({"partita_cache_schema": str(SCHEMA_VERSION)})
     with atomic_path(out) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        # page checksums: a file damaged after it was written is detected when read (read_cache)
+        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
     return {
         "pieces": len(rows),
         "failed": sum(1 for r in rows if r["error"]),
@@ -200,21 +201,70 @@ def check_version(path: Path) -> None:
                            f"rebuild with `partita data build`")
 
 
-def load(dataset: str, *, split: str | None = None, cache_dir: str | Path | None = None) -> Iterator[CachedPiece]:
-    """The parsed pieces of one dataset from the cache (failed pieces skipped).
+def read_cache(dataset: str, columns: list[str], *, cache_dir: str | Path | None = None,
+               rebuild: bool = True) -> Any:
+    """The cache table of one dataset (a ``pyarrow.Table`` of ``columns``), checked as it is read.
+
+    A file that cannot be read whole (cut short, damaged: parquet's structure and page
+    checksums, the columns of the schema) is corrupt: a corpus dataset is then rebuilt, with a
+    message on stderr; any other source must be rebuilt by its user.
 
     Raises:
-        PartitaError: the dataset has not been built (run ``partita data build``).
+        PartitaError: not built yet, built by a partita that converted pieces differently, or
+            corrupt and not rebuilt here.
     """
-    import pyarrow.parquet as pq
+    import sys
 
     path = cache_file(dataset, cache_dir)
     if not path.exists():
         raise PartitaError(f"{path}: dataset '{dataset}' is not built yet; run `partita data build --datasets {dataset}`")
+    problem = _corruption(path)
+    if not problem:
+        check_version(path)
+        try:
+            return _read_checked(path, columns)
+        except Exception as exc:  # noqa: BLE001 - a damaged page or a wrong column: the file is corrupt
+            problem = " ".join(str(exc).split())[:200] or type(exc).__name__
+    from partita.datasets.corpus import DATASETS
+
+    if not rebuild or dataset not in DATASETS:
+        raise PartitaError(f"{path}: corrupt cache file ({problem}); rebuild it with `partita data build`")
+    print(f"partita: {path}: corrupt cache file ({problem}); rebuilding it", file=sys.stderr)
+    build([dataset], cache_dir=cache_dir)
+    return _read_checked(path, columns)
+
+
+def _corruption(path: Path) -> str:
+    """What is wrong with the structure of a cache file ('' when nothing): a cut-short file has
+    no parquet footer, a damaged one a footer that does not parse or lacks our columns."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # noqa: BLE001 - ArrowInvalid, OSError: unreadable
+        return " ".join(str(exc).split())[:200] or type(exc).__name__
+    missing = set(_schema().names) - set(schema.names)
+    return f"columns {sorted(missing)} missing" if missing else ""
+
+
+def _read_checked(path: Path, columns: list[str]) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=columns, page_checksum_verification=True)
+
+
+def load(dataset: str, *, split: str | None = None, cache_dir: str | Path | None = None) -> Iterator[CachedPiece]:
+    """The parsed pieces of one dataset from the cache (failed pieces skipped).
+
+    A corrupt cache file of a corpus dataset is rebuilt first (see :func:`read_cache`).
+
+    Raises:
+        PartitaError: the dataset has not been built (run ``partita data build``).
+    """
     if split is not None and split not in SPLITS:
         raise PartitaError(f"unknown split '{split}' (expected one of {', '.join(SPLITS)})")
-    check_version(path)
-    table = pq.read_table(path, columns=["id", "dataset", "collection", "title", "split", "meta", "midi"])
+    table = read_cache(dataset, ["id", "dataset", "collection", "title", "split", "meta", "midi"],
+                       cache_dir=cache_dir)
     for row in table.to_pylist():
         if row["midi"] is None or (split is not None and row["split"] != split):
             continue
@@ -224,10 +274,9 @@ def load(dataset: str, *, split: str | None = None, cache_dir: str | Path | None
 
 def stats(cache_dir: str | Path | None = None, datasets: Iterable[str] | None = None) -> dict[str, Any]:
     """Counts per dataset: pieces listed in the corpus, and from the cache (where built)
-    pieces parsed, failures, per collection and split, notes, bars, keys and meters.
+    pieces parsed, failures, per collection and split, notes, bars, keys and meters
+    (``corrupt``: what is wrong with a damaged cache file, rebuilt when next loaded).
     """
-    import pyarrow.parquet as pq
-
     from partita.datasets.corpus import DATASETS, iter_dataset
 
     out: dict[str, Any] = {}
@@ -237,15 +286,22 @@ def stats(cache_dir: str | Path | None = None, datasets: Iterable[str] | None = 
                                  "collections": dict(Counter(p.collection for p in listed).most_common()),
                                  "splits": dict(Counter(p.split for p in listed))}
         path = cache_file(name, cache_dir)
+        problem = _corruption(path) if path.exists() else ""
         try:
-            if path.exists():
+            if path.exists() and not problem:
                 check_version(path)
+                t = _read_checked(path, ["error", "notes", "bars", "key", "meter", "split"]).to_pylist()
         except PartitaError:
             entry.update(built=False, stale=True)
             out[name] = entry
             continue
+        except Exception as exc:  # noqa: BLE001 - a damaged page: corrupt, rebuilt when loaded
+            problem = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if problem:
+            entry.update(built=False, corrupt=problem)
+            out[name] = entry
+            continue
         if path.exists():
-            t = pq.read_table(path, columns=["error", "notes", "bars", "key", "meter", "split"]).to_pylist()
             ok = [r for r in t if r["error"] is None]
             entry.update({
                 "built": True, "parsed": len(ok), "failed": len(t) - len(ok),

@@ -29,17 +29,30 @@ def load_audio(path: str | Path, sr: int | None = None, *, mono: bool = True) ->
         (audio float32, sample rate). Mono audio has shape (n,), otherwise (n, channels).
 
     Raises:
-        InputError: missing, empty, unreadable, or without a single sample.
+        InputError: missing, empty, unreadable, without a single sample, with samples that are not
+            numbers, or longer than `partita.limits.MAX_AUDIO_SECONDS`.
     """
     import soundfile as sf
 
+    from partita import limits
+
     p = existing_file(path)
     try:
+        info = sf.info(str(p))  # the header, checked against the limits before any sample is read
+        if info.samplerate <= 0 or info.channels > limits.MAX_AUDIO_CHANNELS:
+            raise InputError(p, f"{info.channels} channels at {info.samplerate} Hz is not audio partita reads")
+        if info.frames > limits.MAX_AUDIO_SECONDS * info.samplerate:
+            raise InputError(p, f"{info.frames / info.samplerate / 3600:.1f} hours of audio; partita reads at most "
+                             f"{limits.MAX_AUDIO_SECONDS / 60:g} minutes")
         audio, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    except InputError:
+        raise
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError
         raise InputError(p, f"cannot read audio ({' '.join(str(exc).split())[:150]})") from None
     if audio.shape[0] == 0:
         raise InputError(p, "audio file holds no samples")
+    if not np.isfinite(audio).all():
+        raise InputError(p, "audio holds samples that are not numbers (NaN or infinity)")
     if mono:
         audio = audio.mean(axis=1)
     if sr is not None and sr != rate:
@@ -67,7 +80,7 @@ def peak_dbfs(audio: np.ndarray) -> float:
 
 
 def is_silent(audio: np.ndarray) -> bool:
-    return peak_dbfs(audio) < SILENCE_DBFS
+    return bool(peak_dbfs(audio) < SILENCE_DBFS)
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,8 @@ def analyze_audio(audio: np.ndarray, sr: int) -> AudioAnalysis:
         return AudioAnalysis(round(seconds, 3), peak, is_silent(audio), None, [], None, "")
     import librosa
 
+    if sr < 22050:  # the chroma's top octave needs an 11 kHz Nyquist frequency
+        audio, sr = resample(audio, sr, 22050), 22050
     tempo, beats = librosa.beat.beat_track(y=audio, sr=sr, units="time")
     chroma = librosa.feature.chroma_cqt(y=audio, sr=sr)
     est = estimate_key(chroma.sum(axis=1), cues=False)

@@ -97,7 +97,7 @@ def _tempo_statements(text: str) -> list[tuple[int, float, str]]:
 
 def _meter_statements(text: str) -> list[tuple[int, tuple[int, int]]]:
     out = []
-    for m in re.finditer(r"(?<![\d/])(\d{1,2})\s*/\s*(1|2|4|8|16|32)(?![\d/])", text):
+    for m in re.finditer(r"(?<![\d/])([1-9]\d?)\s*/\s*(1|2|4|8|16|32)(?![\d/])", text):
         out.append((m.start(), (int(m.group(1)), int(m.group(2)))))
     spelled = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "nine": 9, "twelve": 12,
                "eight": 8, "sixteen": 16}
@@ -349,10 +349,15 @@ def parse_prompt(text: str, *, seed: int = 0, fill: bool = True, use_embeddings:
         use_embeddings: match words no rule knows to the style vocabulary with MiniLM.
 
     Raises:
-        PromptError: empty prompt, or nothing in it is about music.
+        PromptError: empty prompt, longer than `partita.limits.MAX_PROMPT_CHARS`, or nothing in it is
+            about music.
     """
     if not text or not text.strip():
         raise PromptError("the prompt is empty; describe the music (e.g. 'a jig in D major for fiddle')")
+    from partita.limits import MAX_PROMPT_CHARS
+
+    if len(text) > MAX_PROMPT_CHARS:
+        raise PromptError(f"the prompt has {len(text):,} characters; partita reads at most {MAX_PROMPT_CHARS:,}")
     said = read_statements(text)
     styles, notes = _styles_by_meaning(text, said.styles) if use_embeddings else (said.styles, [])
     if not (said.anything() or styles):

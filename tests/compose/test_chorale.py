@@ -1,12 +1,13 @@
-"""The chorale writer: a tune's beat skeleton in four voices, led by the rules of the style."""
+"""The chorale writer: a tune made a chorale soprano, in four voices led by the rules of the style."""
 
 from __future__ import annotations
 
 import itertools
 
-from partita.compose.chorale import RANGES, chorale_score, skeleton, write_chorale
+from partita.compose.chorale import RANGES, chorale_score, chorale_soprano, interval_costs, write_chorale
 from partita.mir.musicality import parallel_perfect_rate
 from partita.score import TPQ
+from partita.theory import key_pitch_classes
 
 # a G-major folk tune in eighths and quarters (two bars a phrase), 4 bars of 4/4
 TUNE = [(i * TPQ // 2, TPQ // 2, p) for i, p in enumerate(
@@ -14,10 +15,20 @@ TUNE = [(i * TPQ // 2, TPQ // 2, p) for i, p in enumerate(
      71, 72, 74, 76, 74, 72, 71, 69, 67, 66, 64, 66, 67, 67, 67, 67])]
 
 
-def test_the_skeleton_takes_one_note_a_beat_nearest_the_last():
-    # beats of G A | B C | D C | B A: the note on the beat or the one inside it nearer the last
-    assert skeleton(TUNE, 4, TPQ) == [67, 71, 72, 71]
-    assert skeleton([(0, 960, 60), (960, 480, 62)], 4, TPQ) == [60, 60, 62, 62]
+def test_the_soprano_moves_by_step_like_bachs_and_keeps_the_tunes_contour():
+    costs = interval_costs()
+    assert costs[1] < costs[0] and costs[2] < costs[4] < costs[7]     # steps commonest, leaps rarest
+    # an arpeggiated folk tune (thirds and a sixth) in G major, one note a beat
+    arpeggio = [(i * TPQ, TPQ, p) for i, p in enumerate([67, 71, 74, 79, 74, 71, 67, 62, 67, 71, 74, 67])]
+    line = chorale_soprano(arpeggio, 12, TPQ, (7, "major"))
+    steps = [abs(b - a) for a, b in zip(line, line[1:], strict=False)]
+    lo, hi = RANGES["soprano"]
+    assert all(lo <= p <= hi and p % 12 in key_pitch_classes((7, "major")) for p in line)  # diatonic, in range
+    assert sum(1 <= s <= 2 for s in steps) / len(steps) >= 0.5       # the tune has no step; the line half
+    assert max(steps) < 7                                                            # no leap of a fifth
+    assert line[-1] % 12 == 7                                                        # ends on the tonic
+    assert line.index(max(line)) in range(2, 6)          # the tune's peak (beats 3-4) stays the line's peak
+    assert chorale_soprano([], 4, TPQ, (7, "major"))[-1] % 12 == 7                   # no tune: still a line
 
 
 def test_four_voices_in_range_in_order_without_parallels():

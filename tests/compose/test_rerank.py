@@ -23,7 +23,7 @@ def _judge(value: dict) -> tuple[dict, tuple]:
 def test_side_by_side_gives_the_same_candidates_and_choice_as_in_turn():
     alone, all_alone = best_of_n(_write, _judge, n=5, seed=3, workers=1)
     forked, all_forked = best_of_n(_write, _judge, n=5, seed=3, workers=2)
-    assert [c.seed for c in all_forked] == [3, 4, 5, 6, 7]
+    assert [c.seed for c in all_forked] == [15, 16, 17, 18, 19]      # seed 3 of 5: its own five
     assert [c.value["notes"] for c in all_forked] == [c.value["notes"] for c in all_alone]
     assert [c.report for c in all_forked] == [c.report for c in all_alone]
     assert forked.seed == alone.seed
@@ -33,7 +33,7 @@ def test_side_by_side_gives_the_same_candidates_and_choice_as_in_turn():
 
 def test_ties_go_to_the_earliest_seed_and_a_failure_in_a_worker_reaches_the_caller():
     chosen, _ = best_of_n(lambda s: s, lambda v: ({}, (0,)), n=4, seed=10, workers=2)
-    assert chosen.seed == 10
+    assert chosen.seed == 40
 
     def broken(seed: int) -> int:
         if seed == 2:
@@ -44,6 +44,13 @@ def test_ties_go_to_the_earliest_seed_and_a_failure_in_a_worker_reaches_the_call
         best_of_n(broken, lambda v: ({}, (v,)), n=4, seed=0, workers=2)
     with pytest.raises(ValueError):
         best([])
+
+
+def test_different_seeds_draw_from_different_candidates():
+    _, zero = best_of_n(lambda s: s, lambda v: ({}, (0,)), n=4, seed=0, workers=1)
+    _, one = best_of_n(lambda s: s, lambda v: ({}, (0,)), n=4, seed=1, workers=1)
+    assert [c.seed for c in zero] == [0, 1, 2, 3] and [c.seed for c in one] == [4, 5, 6, 7]
+    assert best_of_n(lambda s: s, lambda v: ({}, (0,)), n=1, seed=7, workers=1)[0].seed == 7
 
 
 def test_workers_come_from_the_environment(monkeypatch):

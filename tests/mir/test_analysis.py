@@ -71,9 +71,9 @@ def test_best_of_n_picks_the_most_faithful_candidate():
         report = fidelity_report(score, asked)
         return report, (report.score,)
 
-    chosen, every = best_of_n(lambda s: candidates[s - 7], judge, n=4, seed=7)
-    assert chosen.value is candidates[2] and chosen.seed == 9 and chosen.report.score == 1.0
-    assert [c.seed for c in every] == [7, 8, 9, 10]  # the tie with seed 10 goes to the earlier
+    chosen, every = best_of_n(lambda s: candidates[s - 28], judge, n=4, seed=7)   # seeds 28-31
+    assert chosen.value is candidates[2] and chosen.seed == 30 and chosen.report.score == 1.0
+    assert [c.seed for c in every] == [28, 29, 30, 31]  # the tie with seed 31 goes to the earlier
     with pytest.raises(ValueError):
         best([])
 

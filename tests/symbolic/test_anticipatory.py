@@ -130,7 +130,7 @@ def test_best_of_candidates_keeps_the_highest_support(tiny):
     from partita.compose.accompany import accompaniment_scores
 
     best, every = accompany_best(tiny, melody(), candidates=3, instruments=[0], config=SamplingConfig(seed=1))
-    assert [c.seed for c in every] == [1, 2, 3]
+    assert [c.seed for c in every] == [3, 4, 5]      # seed 1 of 3 candidates: seeds 3-5
     assert best.report == accompaniment_scores(melody(), best.value)   # each report is the candidate's own
     ranks = [(c.report["harmonic_support"], c.report["coverage"]) for c in every]
     assert best.rank == max(ranks) and best is every[ranks.index(max(ranks))]   # the earliest of the best

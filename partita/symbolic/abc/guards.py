@@ -23,7 +23,6 @@ The request is anything shaped like :class:`TuneForm` (``partita.compose.tunes.T
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import NamedTuple, Protocol

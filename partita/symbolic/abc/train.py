@@ -44,10 +44,41 @@ def evaluate(model: BarPatchModel | CharModel, rows: Sequence[Tune], batch_size:
     return {"loss": round(nats, 4), "bits_per_char": round(nats / math.log(2), 4)}
 
 
+def shard_tunes(folder: str | Path, config: AbcModelConfig, split: str) -> list[Tune]:
+    """The encoded tunes of one split of ABC shards (``partita data shard --tokenizer abc``)."""
+    from partita.datasets.stream import read_split
+
+    tok = T.AbcTokenizer(config.patch_size)
+    return [[*tok.unflatten(r["tokens"]), [T.EOS]] for r in read_split(folder, split)]
+
+
+def check_shards(folder: str | Path, config: AbcModelConfig, model_name: str) -> dict:
+    """The manifest of ``folder`` if its tokens are the ones a model of ``config`` reads.
+
+    Raises:
+        PartitaError: the shards were written by another tokenizer or another patch size.
+    """
+    from partita.datasets.shard import read_manifest, tokenizer_spec
+
+    manifest = read_manifest(folder)
+    made = manifest.get("tokenizer", {})
+    wanted = tokenizer_spec(T.AbcTokenizer(config.patch_size))
+    if made.get("name") != "abc":
+        raise PartitaError(f"{folder}: shards of the {made.get('name')} tokenizer; the ABC model reads abc tokens "
+                           f"(rebuild with `partita data shard SOURCE -o DIR --tokenizer abc`)")
+    if made.get("hash") != wanted["hash"]:
+        raise PartitaError(f"{folder}: ABC shards with tokenizer hash {made.get('hash')} (patch size "
+                           f"{made.get('config', {}).get('patch_size')}), but {model_name} reads hash {wanted['hash']} "
+                           f"(patch size {config.patch_size}); rebuild the shards for it")
+    return manifest
+
+
 def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int = 3000, batch_size: int = 16,
           lr: float = 1e-3, limit: int | None = None, seed: int = 0, threads: int | None = None,
           eval_every: int = 500, progress: bool = True, resume: bool = False,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None, data: str | Path | None = None, init_from: str | Path | None = None,
+          warmup: int = 100, accumulate: int = 1, precision: str = "auto", metrics: str | Path | None = None,
+          save_every: int | None = None) -> dict:
     """Train a model on the corpus ABC tunes (train split), evaluate on the valid split,
     and save it to ``out`` every ``eval_every`` steps and at the end.
 
@@ -65,6 +96,18 @@ def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int =
         resume: continue the model saved in ``out`` from its saved step up to ``steps``
             (the batches drawn as an uninterrupted run with this seed draws them).
         stop_after: stop after this many steps of this call (the schedule unchanged).
+        data: train on these ABC shards (train split, read by rank; held out: their valid
+            split) instead of the corpus tunes.
+        init_from: start from this checkpoint's weights and config (fine-tuning); its
+            tokenizer must be the one that wrote ``data``.
+        warmup: warm-up steps of the schedule.
+        accumulate: micro-batches per step (gradient accumulation).
+        precision: mixed precision (``auto``: bf16 on a GPU that has it).
+        metrics: a JSONL file of the training and held-out losses.
+        save_every: save every this many steps between evaluations.
+
+    Raises:
+        PartitaError: no tunes; shards or checkpoint that do not match the model.
 
     Returns:
         The training record (also saved as ``training.json``).
@@ -75,32 +118,59 @@ def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int =
     config = config or AbcModelConfig()
     saved = Path(out) / "training.json"
     resuming = resume and (Path(out) / CONFIG_FILE).exists() and saved.exists()
+    if init_from is not None and not resuming:
+        if Path(init_from).resolve() == Path(out).resolve():
+            raise PartitaError(f"{out}: fine-tuning would overwrite the model it starts from; choose another -o")
+        T.AbcTokenizer.load(init_from)  # a checkpoint without its tokenizer is an error
+        model, config = load(init_from)
     if resuming:
         model, config = load(out)
         record = json.loads(saved.read_text())
     t0 = time.perf_counter()
-    train_rows = encode_tunes(corpus_tunes("train", limit), config.patch_size, progress)
-    valid_rows = encode_tunes(corpus_tunes("valid", None if limit is None else max(16, limit // 10)),
-                              config.patch_size, progress)[:400]
-    if not train_rows:
+    manifest = check_shards(data, config, str(init_from or out)) if data is not None else None
+    if data is not None:
+        train_count = manifest["splits"]["train"]["pieces"]
+        valid_rows = (shard_tunes(data, config, "valid") or shard_tunes(data, config, "test"))[:400]
+    else:
+        train_rows = encode_tunes(corpus_tunes("train", limit), config.patch_size, progress)
+        valid_rows = encode_tunes(corpus_tunes("valid", None if limit is None else max(16, limit // 10)),
+                                  config.patch_size, progress)[:400]
+        train_count = len(train_rows)
+    if not train_count:
         raise PartitaError("no ABC tunes to train on")
     data_s = time.perf_counter() - t0
     if not resuming:
-        model = build(config)
-        record = {"config": asdict(config), "log": [], "train_tunes": len(train_rows),
+        if init_from is None:
+            model = build(config)
+        record = {"config": asdict(config), "log": [], "train_tunes": train_count,
                   "valid_tunes": len(valid_rows), "data_seconds": round(data_s, 1), "seed": seed,
                   "batch_size": batch_size, "lr": lr, "parameters": sum(p.numel() for p in model.parameters())}
+        if data is not None:
+            record.update(data=str(data), tokenizer_hash=manifest["tokenizer"]["hash"])
+        if init_from is not None:
+            record["init_from"] = str(init_from)
+            model.eval()
+            record["heldout_before"] = evaluate(model, valid_rows) if valid_rows else None
     start = int(record.get("steps", 0)) if resuming else 0
-    rng = np.random.default_rng(seed)
-    for _ in range(start):  # the batches the saved run has seen
-        rng.integers(0, len(train_rows), size=batch_size)
+    if data is not None:
+        from partita.datasets.stream import Batches, ShardStream
 
-    def next_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = rng.integers(0, len(train_rows), size=batch_size)
-        return batch_for(config, [train_rows[i] for i in idx])
+        tok = T.AbcTokenizer(config.patch_size)
+        stream = ShardStream(data, "train", seed=seed, epochs=None)
+        next_batch = Batches(stream, batch_size, lambda rows: batch_for(
+            config, [[*tok.unflatten(r["tokens"]), [T.EOS]] for r in rows]))
+    else:
+        rng = np.random.default_rng(seed)
+        for _ in range(start * max(1, accumulate)):  # the batches the saved run has seen
+            rng.integers(0, len(train_rows), size=batch_size)
 
-    fit_config = FitConfig(steps=steps, lr=lr, clip=1.0, log_every=50, eval_every=eval_every, stop_after=stop_after,
-                           desc=f"abc ({config.kind})", progress=progress)
+        def next_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            idx = rng.integers(0, len(train_rows), size=batch_size)
+            return batch_for(config, [train_rows[i] for i in idx])
+
+    fit_config = FitConfig(steps=steps, lr=lr, warmup=warmup, clip=1.0, log_every=50, eval_every=eval_every,
+                           save_every=save_every, stop_after=stop_after, desc=f"abc ({config.kind})",
+                           progress=progress, accumulate=accumulate, precision=precision, metrics=metrics)
     return fit(model, next_batch, lambda m, batch: m.loss(*batch), fit_config, start_step=start, record=record,
-               evaluate=lambda m: evaluate(m, valid_rows), save=lambda m, r: save(m, out, r),
-               optimizer=adamw(weight_decay=0.01))
+               evaluate=(lambda m: evaluate(m, valid_rows)) if valid_rows else None,
+               save=lambda m, r: save(m, out, r), optimizer=adamw(weight_decay=0.01))
