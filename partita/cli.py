@@ -510,18 +510,9 @@ def _sampling(args: argparse.Namespace):  # noqa: ANN202 - a SamplingConfig
 
 
 def _instrument_list(text: str | None) -> list[int] | None:
-    from partita.errors import PartitaError
-    from partita.text.parse import parse_prompt
+    from partita.text.parse import instrument_list
 
-    if not text:
-        return None
-    try:
-        found = parse_prompt(text.replace(",", " and "), fill=False).instruments
-    except PartitaError:
-        found = None
-    if not found:
-        raise PartitaError(f"--instruments {text!r}: no instrument names recognised (try e.g. piano,bass)")
-    return list(found)
+    return instrument_list(text)
 
 
 def add_accompany(sub: argparse._SubParsersAction) -> None:

@@ -323,17 +323,9 @@ def _sampling(request: AmtOptions):  # noqa: ANN202 - a SamplingConfig
 
 
 def _instruments(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    from partita.text.parse import parse_prompt
+    from partita.text.parse import instrument_list
 
-    try:
-        found = parse_prompt(text.replace(",", " and "), fill=False).instruments
-    except PartitaError:
-        found = None
-    if not found:
-        raise PartitaError(f"instruments {text!r}: no instrument names recognised (try e.g. piano,bass)")
-    return list(found)
+    return instrument_list(text, option="instruments")
 
 
 def piano_roll(score) -> dict[str, Any]:  # noqa: ANN001 - a Score

@@ -68,8 +68,14 @@ def sample_among(logits: torch.Tensor, allowed: np.ndarray, top_p: float, temper
     if not len(ids):
         return None
     idx = torch.from_numpy(ids)
-    sub = nucleus(logits[idx] / max(temperature, 1e-5), top_p)
-    return int(idx[torch.multinomial(torch.softmax(sub, dim=-1), 1, generator=generator)])
+    return draw(logits[idx], idx, top_p, temperature, generator)
+
+
+def draw(logits: torch.Tensor, ids: torch.Tensor, top_p: float, temperature: float,
+         generator: torch.Generator) -> int:
+    """Draw one of ``ids`` given their ``logits`` (the same length) by nucleus sampling."""
+    sub = nucleus(logits / max(temperature, 1e-5), top_p)
+    return int(ids[torch.multinomial(torch.softmax(sub, dim=-1), 1, generator=generator)])
 
 
 class Sampler:
@@ -91,35 +97,67 @@ class Sampler:
         self.window = window or getattr(getattr(model, "config", None), "n_positions", 1024)
         self._past = None
         self._fed = 0
+        # a GPT-2 LM head is split: the body gives the last hidden state and only the allowed
+        # ids' rows of the output matrix are multiplied (an AMT note slot allows 128 of 55k ids)
+        head = getattr(model, "lm_head", None)
+        self._split = (use_cache and getattr(model, "transformer", None) is not None
+                       and isinstance(head, torch.nn.Linear) and head.bias is None)
+        self.vocab_size = int(getattr(getattr(model, "config", None), "vocab_size", 0)) or None
 
     def force(self, tokens: Sequence[int]) -> None:
         self.seq.extend(int(t) for t in tokens)
 
     @torch.no_grad()  # not inference_mode: the logits are masked in place afterwards
     def _logits(self) -> torch.Tensor:
+        """The next token's logits over the whole vocabulary."""
+        return self._run(self.model)[0, -1].float()
+
+    @torch.no_grad()
+    def _hidden(self) -> torch.Tensor:
+        """The body's last hidden state (the LM head not applied)."""
+        return self._run(self.model.transformer)[0, -1]
+
+    def _run(self, net: torch.nn.Module) -> torch.Tensor:
+        """``net`` over the tokens not yet in the cache (or the recent window); its logits or
+        last hidden states, (1, T, ...)."""
+        def out_of(o):  # noqa: ANN001, ANN202
+            return o.logits if net is self.model else o.last_hidden_state
+
         if self.use_cache and self._past is not None and len(self.seq) < self.window:
-            out = self.model(torch.tensor([self.seq[self._fed:]]), cache=self._past, use_cache=True)
+            out = net(torch.tensor([self.seq[self._fed:]]), cache=self._past, use_cache=True)
         else:
             # first step, no cache, or the sequence outgrew the window: encode the recent part
             context = self.seq[-(self.window // 2):] if len(self.seq) >= self.window else self.seq
-            out = self.model(torch.tensor([context]), use_cache=self.use_cache)
+            out = net(torch.tensor([context]), use_cache=self.use_cache)
             if len(self.seq) >= self.window:
                 self._past = None
                 self._fed = len(self.seq)
-                return out.logits[0, -1].float()
+                return out_of(out)
         self._past = cache_of(out) if self.use_cache else None
         self._fed = len(self.seq)
-        return out.logits[0, -1].float()
+        return out_of(out)
 
     def step(self, constraints: Sequence[Constraint] = ()) -> int | None:
         """Sample and append one token; None (nothing appended) when no token is allowed."""
-        logits = self._logits()
-        mask = np.ones(logits.shape[0], dtype=bool)
-        for constraint in constraints:
-            mask &= constraint(self.seq)
-        token = sample_among(logits, mask, self.config.top_p, self.config.temperature, self.generator)
-        if token is None:
-            return None
+        if self._split and self.vocab_size:
+            mask = np.ones(self.vocab_size, dtype=bool)
+            for constraint in constraints:
+                mask &= constraint(self.seq)
+            ids = np.flatnonzero(mask)
+            if not len(ids):
+                return None
+            idx = torch.from_numpy(ids)
+            hidden = self._hidden()
+            logits = (self.model.lm_head.weight[idx] @ hidden).float()
+            token = draw(logits, idx, self.config.top_p, self.config.temperature, self.generator)
+        else:
+            logits = self._logits()
+            mask = np.ones(logits.shape[0], dtype=bool)
+            for constraint in constraints:
+                mask &= constraint(self.seq)
+            token = sample_among(logits, mask, self.config.top_p, self.config.temperature, self.generator)
+            if token is None:
+                return None
         self.seq.append(token)
         return token
 

@@ -406,3 +406,21 @@ def fill_open(attrs: Attributes, *, seed: int = 0, mode: str | None = None) -> A
         changes["bars"] = 16
         notes.append("length open: chose 16 bars")
     return replace(attrs, notes=tuple(notes), **changes)
+
+
+def instrument_list(text: str | None, option: str = "--instruments") -> list[int] | None:
+    """The General MIDI programs of a comma-separated list of instrument names as prompts
+    name them ("piano,bass"); None for no text.
+
+    Raises:
+        PromptError: no instrument name recognised (``option`` names the field in the message).
+    """
+    if not text:
+        return None
+    try:
+        found = parse_prompt(text.replace(",", " and "), fill=False).instruments
+    except PromptError:
+        found = None
+    if not found:
+        raise PromptError(f"{option} {text!r}: no instrument names recognised (try e.g. piano,bass)")
+    return list(found)
