@@ -833,8 +833,8 @@ def add_train_abc(sub: argparse._SubParsersAction) -> None:
     tb.set_defaults(func=_train_abc)
 
 
-def add_scale_options(parser: argparse.ArgumentParser, *, shard_tokenizer: str) -> None:
-    """--data --from --warmup --accumulate --precision --metrics --save-every --resume."""
+def add_scale_options(parser: argparse.ArgumentParser, *, shard_tokenizer: str, resume: bool = True) -> None:
+    """--data --from --warmup --accumulate --precision --metrics --save-every [--resume]."""
     parser.add_argument("--data", help=f"train on shards from `partita data shard ... --tokenizer {shard_tokenizer}` "
                         "(their valid split is held out) instead of the corpus")
     parser.add_argument("--from", dest="init_from", metavar="CHECKPOINT",
@@ -846,7 +846,8 @@ def add_scale_options(parser: argparse.ArgumentParser, *, shard_tokenizer: str) 
                         help="mixed precision (auto: bf16 on a GPU that has it, fp32 on the CPU)")
     parser.add_argument("--metrics", help="append training and held-out losses to this JSONL file")
     parser.add_argument("--save-every", type=int, help="also save every N steps between evaluations")
-    parser.add_argument("--resume", action="store_true", help="continue the model in the output folder")
+    if resume:
+        parser.add_argument("--resume", action="store_true", help="continue the model in the output folder")
 
 
 def _train_abc(args: argparse.Namespace) -> int:
@@ -878,6 +879,7 @@ def add_train_figaro(sub: argparse._SubParsersAction) -> None:
     tf.add_argument("--layers", type=int, default=4)
     tf.add_argument("--heads", type=int, default=4)
     add_training_options(tf, steps=2000, batch_size=8, eval_every=250)
+    add_scale_options(tf, shard_tokenizer="remi")
     tf.set_defaults(func=_train_figaro)
 
 
@@ -887,10 +889,17 @@ def _train_figaro(args: argparse.Namespace) -> int:
 
     config = FigaroConfig(context=args.context, d_model=args.width, layers=args.layers, heads=args.heads,
                           descriptions=not args.no_descriptions)
-    out = args.output or ("checkpoints/figaro-nodesc" if args.no_descriptions else "checkpoints/figaro")
+    if args.init_from:
+        out = args.output or f"{args.init_from.rstrip('/')}-finetuned"
+    else:
+        out = args.output or ("checkpoints/figaro-nodesc" if args.no_descriptions else "checkpoints/figaro")
     record = train(out, config=config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit,
-                   seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet)
-    print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+                   seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet,
+                   data=args.data, init_from=args.init_from, warmup=args.warmup, accumulate=args.accumulate,
+                   precision=args.precision, metrics=args.metrics, save_every=args.save_every, resume=args.resume)
+    before = f", before {json.dumps(record['heldout_before'])}" if record.get("heldout_before") else ""
+    if os.environ.get("RANK", "0") == "0":  # one line from a run of several processes
+        print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}{before}")
     return 0
 
 
@@ -944,7 +953,8 @@ def _train_theme(args: argparse.Namespace) -> int:
 
 def add_train_anticipatory(sub: argparse._SubParsersAction) -> None:
     ta = sub.add_parser("anticipatory", help="the anticipatory model (AMT vocabulary) on the corpus cache")
-    ta.add_argument("-o", "--output", default="checkpoints/amt-small", help="checkpoint folder (resumed if present)")
+    ta.add_argument("-o", "--output", help="checkpoint folder, resumed if present (default checkpoints/amt-small; "
+                    "with --from: FROM-finetuned)")
     ta.add_argument("--steps", type=int, default=1000, help="more steps, one warm-up and cosine schedule")
     ta.add_argument("--stop-after", type=int, help="stop after this many of the steps (the schedule unchanged)")
     ta.add_argument("--batch-size", type=int, default=4)
@@ -958,17 +968,23 @@ def add_train_anticipatory(sub: argparse._SubParsersAction) -> None:
     ta.add_argument("--threads", type=int)
     ta.add_argument("--seed", type=int, default=0)
     ta.add_argument("--quiet", action="store_true")
+    add_scale_options(ta, shard_tokenizer="anticipation", resume=False)
     ta.set_defaults(func=_train_anticipatory)
 
 
 def _train_anticipatory(args: argparse.Namespace) -> int:
     from partita.symbolic.amt.train import train
 
+    args.output = args.output or (f"{args.init_from.rstrip('/')}-finetuned" if args.init_from
+                                  else "checkpoints/amt-small")
     record = train(args.output, steps=args.steps, batch_size=args.batch_size, lr=args.lr, n_layer=args.layers,
                    n_embd=args.width, n_head=args.heads, limit=args.limit, seed=args.seed, threads=args.threads,
                    eval_every=args.eval_every, autoregressive_only=args.autoregressive_only, progress=not args.quiet,
-                   stop_after=args.stop_after)
-    print(f"wrote {args.output}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
+                   stop_after=args.stop_after, data=args.data, init_from=args.init_from, warmup=args.warmup,
+                   accumulate=args.accumulate, precision=args.precision, metrics=args.metrics,
+                   save_every=args.save_every)
+    if os.environ.get("RANK", "0") == "0":  # one line from a run of several processes
+        print(f"wrote {args.output}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}")
     return 0
 
 

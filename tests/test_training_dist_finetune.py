@@ -119,3 +119,78 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---- FIGARO from REMI shards ----
+
+@pytest.fixture(scope="module")
+def remi_shards(tmp_path_factory):
+    from tests.datasets.test_shard import write_midi_folder
+
+    root = tmp_path_factory.mktemp("remi")
+    write_midi_folder(root / "music", 30)
+    S.shard(root / "music", root / "shards", shards=2, workers=1, progress=False)
+    return root / "shards"
+
+
+def test_figaro_trains_from_remi_shards_and_fine_tunes(remi_shards, tmp_path, capsys):
+    from partita.symbolic.figaro import model as FM
+    from partita.symbolic.figaro import train as FT
+
+    vocab = FM.JointVocab()
+    windows = FT.shard_windows(remi_shards, "train", vocab, context=128, descriptions=True, progress=False)
+    assert len(windows) >= 27 and all(len(w) <= 128 for w in windows)
+    assert all(w[0] == vocab.remi.bos_id for w in windows)
+    base = tmp_path / "base"
+    assert main(["train", "figaro", "--data", str(remi_shards), "-o", str(base), "--width", "32", "--layers", "1",
+                 "--heads", "2", "--context", "128", "--steps", "2", "--batch-size", "2", "--quiet"]) == 0
+    record = json.loads((base / "training.json").read_text())
+    assert record["data"] == str(remi_shards) and record["train_windows"] == len(windows)
+    out = tmp_path / "ft"
+    assert main(["train", "figaro", "--data", str(remi_shards), "--from", str(base), "-o", str(out), "--steps", "2",
+                 "--batch-size", "2", "--quiet"]) == 0
+    tuned = json.loads((out / "training.json").read_text())
+    assert tuned["init_from"] == str(base) and "heldout_before" in tuned
+    assert FM.load(out)[1] == FM.load(base)[1]
+    capsys.readouterr()
+    assert main(["train", "figaro", "--data", str(tmp_path / "nothing"), "--quiet"]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_figaro_refuses_shards_of_another_tokenizer(abc_shards, tmp_path, capsys):
+    assert main(["train", "figaro", "--data", str(abc_shards), "-o", str(tmp_path / "f"), "--steps", "1",
+                 "--quiet"]) == 2
+    assert "shards of the abc tokenizer; FIGARO reads REMI" in capsys.readouterr().err
+
+
+# ---- the anticipatory model from anticipation shards ----
+
+def test_anticipatory_trains_from_shards_and_fine_tunes(tmp_path, capsys):
+    from partita.symbolic.amt import train as AT
+    from partita.tokenizers import anticipation as A
+    from tests.datasets.test_shard import write_midi_folder
+
+    write_midi_folder(tmp_path / "music", 40)
+    shards = tmp_path / "amt-shards"
+    S.shard(tmp_path / "music", shards, tokenizer="anticipation", shards=2, workers=1, progress=False)
+    seqs = AT.shard_sequences(shards, "train", augment=2, seed=0, progress=False)
+    assert seqs.shape[1] == A.CONTEXT_SIZE and len(seqs) > 0
+    assert set(seqs[:, 0]) <= {A.AUTOREGRESS, A.ANTICIPATE}
+    base = tmp_path / "base"
+    small = ["--layers", "1", "--width", "48", "--heads", "2", "--batch-size", "1", "--eval-every", "100", "--quiet"]
+    assert main(["train", "anticipatory", "--data", str(shards), "-o", str(base), "--steps", "1", *small]) == 0
+    assert json.loads((base / "training.json").read_text())["data"] == str(shards)
+    out = tmp_path / "ft"
+    assert main(["train", "anticipatory", "--data", str(shards), "--from", str(base), "-o", str(out), "--steps", "1",
+                 *small]) == 0
+    tuned = json.loads((out / "training.json").read_text())
+    assert tuned["init_from"] == str(base) and tuned["steps"] == 1 and "heldout_before" in tuned
+    assert main(["train", "anticipatory", "--data", str(shards), "--from", str(base), "-o", str(base), "--steps",
+                 "1", *small]) == 2
+    assert "overwrite the model it starts from" in capsys.readouterr().err
+
+
+def test_anticipatory_refuses_shards_of_another_tokenizer(remi_shards, tmp_path, capsys):
+    assert main(["train", "anticipatory", "--data", str(remi_shards), "-o", str(tmp_path / "a"), "--steps", "1",
+                 "--quiet"]) == 2
+    assert "the anticipatory model reads the AMT vocabulary" in capsys.readouterr().err

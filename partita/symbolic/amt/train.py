@@ -94,16 +94,53 @@ def batches(data: np.ndarray, batch_size: int, seed: int) -> Callable[[int], tor
     return next_batch
 
 
+def shard_sequences(folder: str | Path, split: str, *, augment: int, seed: int, limit: int | None = None,
+                    progress: bool = True) -> np.ndarray:
+    """Training sequences (n, SEQ_LEN) of one split of anticipation shards (``partita data shard
+    ... --tokenizer anticipation``: each row a piece's event triples), made with the corpus
+    path's mix (:func:`partita.symbolic.amt.data.sequences`); the pieces as they are (no
+    program changes, no transpositions). The train split is read by rank."""
+    import random
+
+    from tqdm import tqdm
+
+    from partita.datasets.shard import read_manifest, tokenizer_spec
+    from partita.datasets.stream import ShardStream, read_split
+    from partita.errors import PartitaError
+    from partita.symbolic.amt.data import sequences
+
+    made = read_manifest(folder).get("tokenizer", {})
+    if made.get("hash") != tokenizer_spec(A.AnticipationTokenizer())["hash"]:
+        raise PartitaError(f"{folder}: shards of the {made.get('name')} tokenizer (hash {made.get('hash')}); the "
+                           "anticipatory model reads the AMT vocabulary (rebuild with `partita data shard SOURCE "
+                           "-o DIR --tokenizer anticipation`)")
+    rows = list(ShardStream(folder, split, seed=seed, shuffle=False)) if split == "train" else read_split(folder, split)
+    rng = random.Random(seed)
+    out: list[list[int]] = []
+    carry: list[int] = []
+    for row in tqdm(rows[:limit] if limit else rows, desc=f"sequences ({split})", disable=not progress):
+        if len(row["tokens"]) >= 60:  # as the corpus path: a piece of fewer than 20 notes is left out
+            out.extend(sequences(list(row["tokens"]), rng, augment, carry))
+    return np.asarray(out, dtype=np.int32) if out else np.zeros((0, SEQ_LEN), dtype=np.int32)
+
+
 def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float = 6e-4, n_layer: int = 4,
           n_embd: int = 256, n_head: int = 4, limit: int | None = None, seed: int = 0, threads: int | None = None,
           eval_every: int = 200, autoregressive_only: bool = False, progress: bool = True,
-          resume: bool = True, stop_after: int | None = None) -> dict:
+          resume: bool = True, stop_after: int | None = None, data: str | Path | None = None,
+          init_from: str | Path | None = None, warmup: int = 100, accumulate: int = 1, precision: str = "auto",
+          metrics: str | Path | None = None, save_every: int | None = None) -> dict:
     """Train (or resume) an anticipatory model; checkpoints ``out`` every ``eval_every`` steps.
 
     ``steps`` more steps under one warm-up and cosine schedule (over the steps done before
     plus these); ``stop_after``: stop (and save) after this many of them, the schedule
     unchanged (a run cut short, reproducibly). The data order of a run resumed at step ``s``
     is drawn by ``np.random.default_rng(seed + s)``.
+
+    ``data``: train on anticipation shards (:func:`shard_sequences`; held out: their valid
+    split) instead of the corpus cache; ``init_from``: start from that checkpoint's weights
+    (fine-tuning; ``out`` must be another folder). ``warmup``, ``accumulate``, ``precision``,
+    ``metrics``, ``save_every``: as :class:`partita.training.FitConfig`.
     """
     from partita.errors import PartitaError
     from partita.training import FitConfig, fit
@@ -114,15 +151,29 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
     out = Path(out)
     t0 = time.perf_counter()
     augment = 1 if autoregressive_only else 10
-    train_data = cached_dataset("train", augment=augment, limit=limit, seed=seed, progress=progress)
-    valid_data = cached_dataset("valid", augment=augment, limit=None if limit is None else max(8, limit // 10),
-                                seed=seed + 1, progress=progress)
+    if data is not None:
+        train_data = shard_sequences(data, "train", augment=augment, limit=limit, seed=seed, progress=progress)
+        valid_data = shard_sequences(data, "valid", augment=augment, seed=seed + 1, progress=progress)
+        if len(valid_data) == 0:
+            valid_data = shard_sequences(data, "test", augment=augment, seed=seed + 1, progress=progress)
+    else:
+        train_data = cached_dataset("train", augment=augment, limit=limit, seed=seed, progress=progress)
+        valid_data = cached_dataset("valid", augment=augment, limit=None if limit is None else max(8, limit // 10),
+                                    seed=seed + 1, progress=progress)
     if len(train_data) == 0:
-        raise PartitaError("no training sequences: build the corpus cache first (`partita data build`)")
+        raise PartitaError("no training sequences: build the corpus cache first (`partita data build`)" if data is None
+                           else f"{data}: no training sequences (pieces of 20 notes or more) in these shards")
     data_s = time.perf_counter() - t0
+    if init_from is not None and Path(init_from).resolve() == out.resolve():
+        raise PartitaError(f"{out}: fine-tuning would overwrite the model it starts from; choose another -o")
     if resume and (out / "config.json").exists():
         model, _ = load(out)
         record = json.loads((out / "training.json").read_text())
+    elif init_from is not None:
+        A.AnticipationTokenizer.load(init_from)  # a checkpoint without the AMT vocabulary is an error
+        model, _ = load(init_from)
+        record = {"steps": 0, "log": [], "init_from": str(init_from),
+                  "heldout_before": evaluate(model, valid_data) if len(valid_data) else None}
     else:
         model = build_model(amt_config(n_layer=n_layer, n_embd=n_embd, n_head=n_head), structured=True)
         record = {"steps": 0, "log": []}
@@ -138,8 +189,12 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
         save(net, out, rec)
         t0 = time.perf_counter()
 
-    config = FitConfig(steps=start_step + steps, lr=lr, eval_every=eval_every, stop_after=stop_after or None,
-                       desc="anticipatory", progress=progress)
+    if data is not None:
+        facts["data"] = str(data)
+    config = FitConfig(steps=start_step + steps, lr=lr, warmup=warmup, eval_every=eval_every,
+                       save_every=save_every, stop_after=stop_after or None, desc="anticipatory", progress=progress,
+                       accumulate=accumulate, precision=precision, metrics=metrics)
     return fit(model, batches(train_data, batch_size, seed + start_step), grammar_loss, config,
-               start_step=start_step, record=record, evaluate=lambda net: evaluate(net, valid_data),
+               start_step=start_step, record=record,
+               evaluate=(lambda net: evaluate(net, valid_data)) if len(valid_data) else None,
                save=save_checkpoint)

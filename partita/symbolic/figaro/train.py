@@ -48,10 +48,66 @@ def evaluate(model, rows: Sequence[list[int]], vocab: JointVocab, batch_size: in
     return {"remi_loss": round(nats, 4), "remi_bits_per_token": round(nats / math.log(2), 4)}
 
 
+def shard_windows(folder: str | Path, split: str, vocab: JointVocab, *, context: int, descriptions: bool,
+                  seed: int = 0, transpositions: int = 2, limit: int | None = None, progress: bool = True,
+                  all_ranks: bool = False) -> list[list[int]]:
+    """Training windows of one split of REMI shards (``partita data shard ... --tokenizer remi``),
+    made as :func:`partita.symbolic.figaro.data.build_dataset` makes them from the corpus: each
+    piece decoded from its REMI ids, described bar by bar, transposed ``transpositions - 1`` times.
+    The train split is read by rank (this process's shards only) unless ``all_ranks``."""
+    import random
+
+    from tqdm import tqdm
+
+    from partita.datasets.stream import ShardStream, read_split
+    from partita.symbolic.figaro.data import piece_sequence, windows
+
+    columns = ("id", "tokens", "meta")
+    rows = read_split(folder, split, columns) if all_ranks or split != "train" else \
+        list(ShardStream(folder, split, seed=seed, shuffle=False, columns=columns))
+    rng = random.Random(seed)
+    out: list[list[int]] = []
+    for row in tqdm(rows[:limit] if limit else rows, desc=f"figaro windows ({split})", disable=not progress):
+        meta = json.loads(row["meta"] or "{}")
+        style = [meta["rhythm"].lower()] if meta.get("rhythm") else []
+        score = vocab.remi.decode(row["tokens"])
+        for shift in [0] + rng.sample([s for s in range(-5, 7) if s], max(0, transpositions - 1)):
+            try:
+                s = score.shift_pitch(shift) if shift else score
+                header, bars = piece_sequence(vocab, s, style=style, descriptions=descriptions)
+            except Exception:  # noqa: BLE001 - a piece the tokenizer cannot take is skipped
+                continue
+            out += windows(header, bars, context, vocab.remi.bos_id, vocab.remi.eos_id, rng)
+    return out
+
+
+def check_shards(folder: str | Path, vocab: JointVocab, model_name: str) -> dict:
+    """The manifest of ``folder`` if its REMI ids are the ones ``vocab`` reads.
+
+    Raises:
+        PartitaError: shards of another tokenizer, or of a REMI configured otherwise.
+    """
+    from partita.datasets.shard import read_manifest, tokenizer_spec
+
+    manifest = read_manifest(folder)
+    made = manifest.get("tokenizer", {})
+    wanted = tokenizer_spec(vocab.remi)
+    if made.get("name") != "remi":
+        raise PartitaError(f"{folder}: shards of the {made.get('name')} tokenizer; FIGARO reads REMI "
+                           f"(rebuild with `partita data shard SOURCE -o DIR --tokenizer remi`)")
+    if made.get("hash") != wanted["hash"]:
+        raise PartitaError(f"{folder}: REMI shards with tokenizer hash {made.get('hash')} "
+                           f"({made.get('config', {}).get('vocab_size')} ids), but {model_name} reads hash "
+                           f"{wanted['hash']} ({vocab.remi.vocab_size} ids); rebuild the shards for it")
+    return manifest
+
+
 def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2000, batch_size: int = 8,
           lr: float = 1e-3, limit: int | None = None, seed: int = 0, threads: int | None = None,
           eval_every: int = 250, log_every: int = 50, progress: bool = True, resume: bool = False,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None, data: str | Path | None = None, init_from: str | Path | None = None,
+          warmup: int = 100, accumulate: int = 1, precision: str = "auto", metrics: str | Path | None = None,
+          save_every: int | None = None) -> dict:
     """Train on the corpus cache (train split), evaluate the REMI loss on the valid split;
     checkpoints ``out`` every ``eval_every`` steps and at the end.
 
@@ -63,6 +119,14 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
         resume: continue the model in ``out`` from its saved step (the same schedule, the
             optimiser state afresh); a fresh model when ``out`` holds none.
         stop_after: stop after this many steps of this call (a run cut short, to resume).
+        data: train on these REMI shards (this process's train shards; held out: their
+            valid split) instead of the corpus cache.
+        init_from: start from this FIGARO checkpoint (fine-tuning); its REMI tokenizer must
+            be the one that wrote ``data``.
+        warmup, accumulate, precision, metrics, save_every: as :class:`partita.training.FitConfig`.
+
+    Raises:
+        PartitaError: no training windows; shards or checkpoint that do not match.
     """
     from partita.training import FitConfig, fit
 
@@ -73,24 +137,43 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
     if resuming:
         model, config = load(out)
         vocab = vocab_of(out)
+    elif init_from is not None:
+        if Path(init_from).resolve() == Path(out).resolve():
+            raise PartitaError(f"{out}: fine-tuning would overwrite the model it starts from; choose another -o")
+        vocab = vocab_of(init_from)
+        model, config = load(init_from)
     else:
         vocab, config = JointVocab(), config or FigaroConfig()
     config = replace(config, remi_size=vocab.offset, description_size=len(vocab.desc))
     t0 = time.perf_counter()
-    train_rows = build_dataset("train", vocab, context=config.context, descriptions=config.descriptions, seed=seed,
-                               limit=limit, progress=progress)
-    valid_rows = build_dataset("valid", vocab, context=config.context, descriptions=config.descriptions,
-                               seed=seed + 1, transpositions=1, limit=None if limit is None else max(8, limit // 10),
-                               progress=progress)[:160]
+    if data is not None:
+        check_shards(data, vocab, str(init_from or out))
+        made = dict(vocab=vocab, context=config.context, descriptions=config.descriptions, progress=progress)
+        train_rows = shard_windows(data, "train", seed=seed, limit=limit, **made)
+        valid_rows = (shard_windows(data, "valid", seed=seed + 1, transpositions=1, **made)
+                      or shard_windows(data, "test", seed=seed + 1, transpositions=1, **made))[:160]
+    else:
+        train_rows = build_dataset("train", vocab, context=config.context, descriptions=config.descriptions,
+                                   seed=seed, limit=limit, progress=progress)
+        valid_rows = build_dataset("valid", vocab, context=config.context, descriptions=config.descriptions,
+                                   seed=seed + 1, transpositions=1,
+                                   limit=None if limit is None else max(8, limit // 10), progress=progress)[:160]
     if not train_rows:
-        raise PartitaError("no training pairs: build the corpus cache first (`partita data build`)")
+        raise PartitaError("no training pairs: build the corpus cache first (`partita data build`)" if data is None
+                           else f"{data}: no training windows in these shards")
     if resuming:
         record = json.loads((Path(out) / "training.json").read_text())
     else:
         record = {"config": asdict(config), "train_windows": len(train_rows), "valid_windows": len(valid_rows),
                   "data_seconds": round(time.perf_counter() - t0, 1), "log": [], "seed": seed, "lr": lr,
                   "batch_size": batch_size}
-        model = build(config, vocab)
+        if data is not None:
+            record["data"] = str(data)
+        if init_from is not None:
+            record["init_from"] = str(init_from)
+            record["heldout_before"] = evaluate(model.eval(), valid_rows, vocab) if valid_rows else None
+        else:
+            model = build(config, vocab)
         record["parameters"] = sum(p.numel() for p in model.parameters())
     start = int(record.get("steps", 0))
     rng = np.random.default_rng(seed + start)
@@ -99,7 +182,9 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
         return batch([train_rows[i] for i in rng.integers(0, len(train_rows), batch_size)], vocab.remi.pad_id)
 
     return fit(model, next_batch, lm_loss,
-               FitConfig(steps=steps, lr=lr, log_every=log_every, eval_every=eval_every, stop_after=stop_after,
-                         desc="figaro", progress=progress),
-               start_step=start, record=record, evaluate=lambda m: evaluate(m, valid_rows, vocab),
+               FitConfig(steps=steps, lr=lr, warmup=warmup, log_every=log_every, eval_every=eval_every,
+                         save_every=save_every, stop_after=stop_after, desc="figaro", progress=progress,
+                         accumulate=accumulate, precision=precision, metrics=metrics),
+               start_step=start, record=record,
+               evaluate=(lambda m: evaluate(m, valid_rows, vocab)) if valid_rows else None,
                save=lambda m, rec: save(m, out, config, vocab, rec))
