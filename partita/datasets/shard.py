@@ -85,6 +85,29 @@ def tokenizer_spec(tokenizer: Any) -> dict[str, Any]:
             "hash": hashlib.sha256(text.encode()).hexdigest()[:16]}
 
 
+def matching_manifest(folder: str | Path, tokenizer: Any, reader: str) -> dict[str, Any]:
+    """The manifest of a shard folder whose tokens ``tokenizer`` wrote (same name and hash),
+    for ``reader`` (the model about to read them, named in the error).
+
+    Raises:
+        InputError: no manifest (see :func:`read_manifest`).
+        PartitaError: shards of another tokenizer, or of this one configured otherwise.
+    """
+    manifest = read_manifest(folder)
+    made, wanted = manifest.get("tokenizer", {}), tokenizer_spec(tokenizer)
+    if made.get("name") != wanted["name"]:
+        raise PartitaError(f"{folder}: shards of the {made.get('name')} tokenizer; {reader} reads {wanted['name']} "
+                           f"(rebuild with `partita data shard SOURCE -o DIR --tokenizer {wanted['name']}`)")
+    if made.get("hash") != wanted["hash"]:
+        theirs, ours = made.get("config", {}), wanted["config"]
+        differ = [f"{k.replace('_', ' ')} {theirs.get(k)} here, {ours.get(k)} wanted" for k in sorted(set(theirs) | set(ours))
+                  if theirs.get(k) != ours.get(k) and not isinstance(ours.get(k, theirs.get(k)), dict)]
+        raise PartitaError(f"{folder}: {wanted['name']} shards with tokenizer hash {made.get('hash')}, but {reader} "
+                           f"reads hash {wanted['hash']} ({'; '.join(differ[:3]) or 'another configuration'}); "
+                           "rebuild the shards for it")
+    return manifest
+
+
 # ---- sources ----
 
 def abc_folder(path: str | Path, *, collection: str | None = None) -> Iterable[Piece]:

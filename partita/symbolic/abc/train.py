@@ -53,24 +53,11 @@ def shard_tunes(folder: str | Path, config: AbcModelConfig, split: str) -> list[
 
 
 def check_shards(folder: str | Path, config: AbcModelConfig, model_name: str) -> dict:
-    """The manifest of ``folder`` if its tokens are the ones a model of ``config`` reads.
+    """The manifest of ``folder`` if its tokens are the ones a model of ``config`` reads
+    (:func:`partita.datasets.shard.matching_manifest`: another tokenizer or patch size is refused)."""
+    from partita.datasets.shard import matching_manifest
 
-    Raises:
-        PartitaError: the shards were written by another tokenizer or another patch size.
-    """
-    from partita.datasets.shard import read_manifest, tokenizer_spec
-
-    manifest = read_manifest(folder)
-    made = manifest.get("tokenizer", {})
-    wanted = tokenizer_spec(T.AbcTokenizer(config.patch_size))
-    if made.get("name") != "abc":
-        raise PartitaError(f"{folder}: shards of the {made.get('name')} tokenizer; the ABC model reads abc tokens "
-                           f"(rebuild with `partita data shard SOURCE -o DIR --tokenizer abc`)")
-    if made.get("hash") != wanted["hash"]:
-        raise PartitaError(f"{folder}: ABC shards with tokenizer hash {made.get('hash')} (patch size "
-                           f"{made.get('config', {}).get('patch_size')}), but {model_name} reads hash {wanted['hash']} "
-                           f"(patch size {config.patch_size}); rebuild the shards for it")
-    return manifest
+    return matching_manifest(folder, T.AbcTokenizer(config.patch_size), f"{model_name} (the ABC model)")
 
 
 def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int = 3000, batch_size: int = 16,

@@ -104,16 +104,11 @@ def shard_sequences(folder: str | Path, split: str, *, augment: int, seed: int, 
 
     from tqdm import tqdm
 
-    from partita.datasets.shard import read_manifest, tokenizer_spec
+    from partita.datasets.shard import matching_manifest
     from partita.datasets.stream import ShardStream, read_split
-    from partita.errors import PartitaError
     from partita.symbolic.amt.data import sequences
 
-    made = read_manifest(folder).get("tokenizer", {})
-    if made.get("hash") != tokenizer_spec(A.AnticipationTokenizer())["hash"]:
-        raise PartitaError(f"{folder}: shards of the {made.get('name')} tokenizer (hash {made.get('hash')}); the "
-                           "anticipatory model reads the AMT vocabulary (rebuild with `partita data shard SOURCE "
-                           "-o DIR --tokenizer anticipation`)")
+    matching_manifest(folder, A.AnticipationTokenizer(), "the anticipatory model")
     rows = list(ShardStream(folder, split, seed=seed, shuffle=False)) if split == "train" else read_split(folder, split)
     rng = random.Random(seed)
     out: list[list[int]] = []

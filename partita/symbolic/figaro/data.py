@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -98,15 +99,24 @@ def build_dataset(split: str, vocab: JointVocab, *, context: int, descriptions: 
         style += ["folk"] if piece.dataset == "abc_tunes" else ["classical"]
         if piece.dataset == "chorales":
             style.append("chorale")
-        score = piece.score()
-        for shift in [0] + rng.sample([s for s in range(-5, 7) if s], max(0, transpositions - 1)):
-            try:
-                s = score.shift_pitch(shift) if shift else score
-                header, bars = piece_sequence(vocab, s, style=style, descriptions=descriptions)
-            except Exception:  # noqa: BLE001 - a piece the tokenizer cannot take is skipped
-                continue
-            rows += windows(header, bars, context, vocab.remi.bos_id, vocab.remi.eos_id, rng)
+        rows += transposed_windows(vocab, piece.score(), style, context=context, descriptions=descriptions,
+                                   transpositions=transpositions, rng=rng)
     return rows
+
+
+def transposed_windows(vocab: JointVocab, score: Any, style: list[str], *, context: int, descriptions: bool,
+                       transpositions: int, rng: random.Random) -> list[list[int]]:
+    """The training windows of one piece and of ``transpositions - 1`` random transpositions
+    of it (-5 to +6 semitones); a version the tokenizer cannot take is skipped."""
+    out: list[list[int]] = []
+    for shift in [0] + rng.sample([s for s in range(-5, 7) if s], max(0, transpositions - 1)):
+        try:
+            s = score.shift_pitch(shift) if shift else score
+            header, bars = piece_sequence(vocab, s, style=style, descriptions=descriptions)
+        except Exception:  # noqa: BLE001 - a piece the tokenizer cannot take is skipped
+            continue
+        out += windows(header, bars, context, vocab.remi.bos_id, vocab.remi.eos_id, rng)
+    return out
 
 
 def batch(rows: Sequence[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:

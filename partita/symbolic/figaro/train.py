@@ -60,7 +60,7 @@ def shard_windows(folder: str | Path, split: str, vocab: JointVocab, *, context:
     from tqdm import tqdm
 
     from partita.datasets.stream import ShardStream, read_split
-    from partita.symbolic.figaro.data import piece_sequence, windows
+    from partita.symbolic.figaro.data import transposed_windows
 
     columns = ("id", "tokens", "meta")
     rows = read_split(folder, split, columns) if all_ranks or split != "train" else \
@@ -70,36 +70,17 @@ def shard_windows(folder: str | Path, split: str, vocab: JointVocab, *, context:
     for row in tqdm(rows[:limit] if limit else rows, desc=f"figaro windows ({split})", disable=not progress):
         meta = json.loads(row["meta"] or "{}")
         style = [meta["rhythm"].lower()] if meta.get("rhythm") else []
-        score = vocab.remi.decode(row["tokens"])
-        for shift in [0] + rng.sample([s for s in range(-5, 7) if s], max(0, transpositions - 1)):
-            try:
-                s = score.shift_pitch(shift) if shift else score
-                header, bars = piece_sequence(vocab, s, style=style, descriptions=descriptions)
-            except Exception:  # noqa: BLE001 - a piece the tokenizer cannot take is skipped
-                continue
-            out += windows(header, bars, context, vocab.remi.bos_id, vocab.remi.eos_id, rng)
+        out += transposed_windows(vocab, vocab.remi.decode(row["tokens"]), style, context=context,
+                                  descriptions=descriptions, transpositions=transpositions, rng=rng)
     return out
 
 
 def check_shards(folder: str | Path, vocab: JointVocab, model_name: str) -> dict:
-    """The manifest of ``folder`` if its REMI ids are the ones ``vocab`` reads.
+    """The manifest of ``folder`` if its REMI ids are the ones ``vocab`` reads
+    (:func:`partita.datasets.shard.matching_manifest`)."""
+    from partita.datasets.shard import matching_manifest
 
-    Raises:
-        PartitaError: shards of another tokenizer, or of a REMI configured otherwise.
-    """
-    from partita.datasets.shard import read_manifest, tokenizer_spec
-
-    manifest = read_manifest(folder)
-    made = manifest.get("tokenizer", {})
-    wanted = tokenizer_spec(vocab.remi)
-    if made.get("name") != "remi":
-        raise PartitaError(f"{folder}: shards of the {made.get('name')} tokenizer; FIGARO reads REMI "
-                           f"(rebuild with `partita data shard SOURCE -o DIR --tokenizer remi`)")
-    if made.get("hash") != wanted["hash"]:
-        raise PartitaError(f"{folder}: REMI shards with tokenizer hash {made.get('hash')} "
-                           f"({made.get('config', {}).get('vocab_size')} ids), but {model_name} reads hash "
-                           f"{wanted['hash']} ({vocab.remi.vocab_size} ids); rebuild the shards for it")
-    return manifest
+    return matching_manifest(folder, vocab.remi, f"{model_name} (FIGARO)")
 
 
 def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2000, batch_size: int = 8,
