@@ -28,7 +28,9 @@ file, or more than one line), ``traceback`` (an exception other than PartitaErro
 (the interpreter died on a signal), ``output-left`` (a failed run left files in its output
 folder), ``bad-output`` (exit 0 but the JSON or the written file cannot be read back).
 Failing inputs are kept under ``--keep`` (default ``benchmarks/results/fuzz_failures/``) for
-``tests/data/fuzz/``; the figures go to ``benchmarks/results/fuzz.json`` and ``fuzz.md``.
+``tests/data/fuzz/``; the figures go to ``benchmarks/results/fuzz_run.json`` and ``fuzz_run.md``
+(``benchmarks/results/fuzz.md`` is the report of the longer runs; ``--summarize LOG...`` rebuilds a
+table from the ``--log`` files of runs that were cut short or spread over sessions).
 """
 
 from __future__ import annotations
@@ -341,6 +343,8 @@ def summarize(logs: list[Path]) -> list[dict]:
         for line in log.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
+                if r.get("signal") == signal.SIGTERM:  # the harness itself was stopped by its operator
+                    continue
                 runs[r["reader"]].append(r)
     out = []
     for reader, rows in runs.items():
@@ -370,8 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per run")
     ap.add_argument("--mem-limit-mb", type=int, default=2048, help="memory per run above the parent's")
     ap.add_argument("--keep", default="benchmarks/results/fuzz_failures", help="where failing inputs are copied")
-    ap.add_argument("--json", default="benchmarks/results/fuzz.json")
-    ap.add_argument("--markdown", default="benchmarks/results/fuzz.md")
+    ap.add_argument("--json", default="benchmarks/results/fuzz_run.json")
+    ap.add_argument("--markdown", default="benchmarks/results/fuzz_run.md",
+                    help="this run's table (benchmarks/results/fuzz.md is the written report)")
     ap.add_argument("--log", help="append every run (mutations, entry point, outcome, last stderr line) to this jsonl")
     ap.add_argument("--summarize", nargs="+", metavar="LOG", help="only rebuild the markdown table from --log files")
     args = ap.parse_args(argv)

@@ -35,9 +35,9 @@ MAX_ABC_TUNE_CHARS = 512 * 1024
 holds many tunes)."""
 MAX_ABC_ELEMENTS = 4_000
 """Notes, rests and chords in one ABC tune (all voices); music21 takes about 3 s for 4,000."""
-MAX_ABC_BARS = 600
-"""Bar lines in one ABC tune, all voices (music21 re-barring a tune takes time that grows with
-the square of its bars: 20 s for 1,126; the corpus's longest tune has 291)."""
+MAX_ABC_BARS = 2_000
+"""Bar lines in one ABC tune, all voices (3,000 bars read in 2.2 s; the corpus's longest tune
+has 291)."""
 MAX_ABC_VOICES = 32
 """Voices in one ABC tune (music21 took over 30 s for 200 short ones)."""
 MAX_QUARTERS = 30_000
@@ -55,18 +55,28 @@ MAX_UNIT_LENGTH = (4, 1)
 # ---- MusicXML
 MAX_MUSICXML_BYTES = 64 * 2**20
 """Size of a MusicXML file, and of the score inside an .mxl archive once unpacked."""
-MAX_MUSICXML_NOTES = 200_000
+MAX_MUSICXML_NOTES = 100_000
 """``<note>`` elements in one MusicXML score."""
+MAX_MUSICXML_MEASURES = 2_000
+"""Measures in one part of a MusicXML score (music21 read 500 in 1.0 s and 2,000 in 9 s: its
+time grows with the square of a part's measures)."""
 MAX_XML_DEPTH = 64
-"""Element nesting of a MusicXML file (MusicXML itself needs about 10)."""
+"""Element nesting of a MusicXML file (80 files of the music21 corpus go 7 deep at most)."""
 
 # ---- audio
-MAX_AUDIO_SECONDS = 3600.0
-"""Length of a WAV/FLAC file read for analysis or transcription (a 3-hour WAV is refused)."""
+MAX_AUDIO_SECONDS = 20 * 60.0
+"""Length of a WAV/FLAC file read for analysis or transcription (a 3-hour WAV is refused; a
+20-minute one took 48 s and 1.9 GB to analyse, a 60-minute one 246 s and 5.1 GB)."""
 MAX_AUDIO_CHANNELS = 64
+MAX_RENDER_SECONDS = 30 * 60.0
+"""Length of a score rendered to audio (30 minutes rendered in 20 s with a 2.5 GB peak: the
+stereo float mix grows with the length)."""
+MAX_AUDIO_PEAK = 1000.0
+"""Largest sample value of float audio (full scale is 1; a fuzzed file held 2.4e23, which the
+beat tracker squared into infinity)."""
 
 # ---- text
 MAX_PROMPT_CHARS = 4_000
-"""Characters in a text prompt (a 100 kB prompt is refused; 4,000 characters parse in about 0.1 s)."""
+"""Characters in a text prompt (a 100 kB prompt is refused; 4,000 characters parsed in 0.05 s)."""
 MAX_DESCRIPTION_BYTES = 1 * 2**20
 """Size of a description file (JSON or YAML)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import io
 import math
 import os
 import re
@@ -209,19 +210,20 @@ def info(score: Score) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def quiet_stdout() -> Any:
-    """Silence C-level stdout (symusic's ABC bridge prints 'calling midi2abc')."""
+def quiet_stdout(stream: int = 1) -> Any:
+    """Silence C-level stdout (symusic's ABC bridge prints 'calling midi2abc'), or with
+    ``stream=2`` stderr (libsndfile's MP3 decoder prints its own errors there)."""
     try:
-        fd = os.dup(1)
+        fd = os.dup(stream)
     except OSError:  # no real stdout (embedded interpreters)
         yield
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 1)
+        os.dup2(devnull, stream)
         yield
     finally:
-        os.dup2(fd, 1)
+        os.dup2(fd, stream)
         os.close(fd)
         os.close(devnull)
 
@@ -354,7 +356,7 @@ def _read_musicxml(p: Path) -> Score:
 
     text = _musicxml_text(p)
     try:
-        with quiet_stdout():
+        with quiet_stdout(), contextlib.redirect_stderr(io.StringIO()):
             stream = converter.parseData(text, format="musicxml")
     except Exception as exc:
         raise InputError(p, f"music21 cannot parse this MusicXML ({_one_line(exc)})") from None
@@ -440,6 +442,11 @@ def _check_xml(text: str, p: Path, *, musicxml: bool = True) -> None:
                 raise InputError(p, f"XML elements nest deeper than {limits.MAX_XML_DEPTH} levels")
     if not musicxml:
         return
+    for part in re.finditer(r"<part\b[^>]*>(.*?)</part>", text, flags=re.S):
+        measures = len(re.findall(r"<measure\b", part.group(1)))
+        if measures > limits.MAX_MUSICXML_MEASURES:
+            raise InputError(p, f"a part of {measures:,} measures; partita reads at most "
+                             f"{limits.MAX_MUSICXML_MEASURES:,} per part")
     notes = len(re.findall(r"<note[\s>]", text))
     if notes > limits.MAX_MUSICXML_NOTES:
         raise InputError(p, f"{notes:,} notes; partita reads at most {limits.MAX_MUSICXML_NOTES:,} from MusicXML")
@@ -533,7 +540,9 @@ def abc_to_score(tune_text: str, *, header: str = "", source: str | Path = "<abc
         raise InputError(source, "ABC tune has no K: (key) field")
     full = check_abc_limits(full, source)
     try:
-        with _no_beaming(), quiet_stdout():
+        with _no_beaming(), _no_rebarring(), quiet_stdout(), contextlib.redirect_stderr(io.StringIO()):
+            # music21 writes a WARNING line to stderr for each note it guesses; the user gets
+            # one line for the file, or none
             stream = converter.parse(full, format="abc")
     except Exception as exc:
         raise InputError(source, f"music21 cannot parse this ABC tune ({_one_line(exc)})") from None
@@ -643,8 +652,8 @@ def check_abc_limits(text: str, source: str | Path = "<abc>") -> str:
         body = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', " ", body)
         bars += len(_ABC_BAR_LINE.findall(body))
         if bars > limits.MAX_ABC_BARS:
-            raise InputError(source, f"tune of more than {limits.MAX_ABC_BARS} bars; partita reads tunes of at most "
-                             f"{limits.MAX_ABC_BARS}")
+            raise InputError(source, f"tune of more than {limits.MAX_ABC_BARS:,} bars; partita reads tunes of at "
+                             f"most {limits.MAX_ABC_BARS:,}")
         for m in _ABC_NOTE.finditer(body):
             elements += 1
             if elements > limits.MAX_ABC_ELEMENTS:
@@ -681,6 +690,27 @@ def _no_beaming() -> Any:
         yield
     finally:
         stream.Stream.makeBeams = original
+
+
+@contextlib.contextmanager
+def _no_rebarring() -> Any:
+    """Skip music21's re-barring of ABC parts: it splits every bar longer than the meter, at a
+    cost that grows with the whole part for each split (500 such bars of a 3 kB tune took 35 s:
+    a hang for a web worker). The notes come out the same without it (400 corpus tunes
+    compared); its only other effect was stray time signatures (a 10/4 at bar 27 of a 2/4
+    tune, and none at the start)."""
+    from music21.abcFormat import translate
+
+    original = translate.reBar
+
+    def keep_bars(part: Any, *, inPlace: bool = False) -> Any:  # noqa: N803
+        return None if inPlace else part
+
+    translate.reBar = keep_bars
+    try:
+        yield
+    finally:
+        translate.reBar = original
 
 
 def _abc_voice_programs(text: str) -> list[tuple[int | None, bool]]:

@@ -62,9 +62,12 @@ def save_state(model: torch.nn.Module, folder: str | Path, config_file: str, con
     tmp = folder / (MODEL_FILE + ".tmp")
     save_file(state, str(tmp))
     tmp.replace(folder / MODEL_FILE)
-    (folder / config_file).write_text(json.dumps(config, indent=1))
-    if record is not None:
-        (folder / "training.json").write_text(json.dumps(record, indent=1))
+    from partita.fileio import atomic_path
+
+    for name, data in ((config_file, config), ("training.json", record)):
+        if data is not None:      # a reader, or a kill mid-write, never sees half a JSON file
+            with atomic_path(folder / name) as part:
+                part.write_text(json.dumps(data, indent=1))
     return folder
 
 

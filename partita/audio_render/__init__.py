@@ -73,13 +73,20 @@ def render(score: Score, *, engine: str = DEFAULT_ENGINE, soundfont: str | Path 
         3 s.
 
     Raises:
-        PartitaError: the score has no notes, the engine is unknown or not installed.
+        PartitaError: the score has no notes or lasts longer than
+            ``partita.limits.MAX_RENDER_SECONDS``, the engine is unknown or not installed.
         InputError: the soundfont file is missing or not a SoundFont.
     """
     from partita.audio_render.mixing import finish
 
     if score.note_num() == 0:
         raise PartitaError("score has no notes")
+    from partita.limits import MAX_RENDER_SECONDS
+    from partita.score import duration_seconds
+
+    if duration_seconds(score) > MAX_RENDER_SECONDS:  # checked before any memory is taken
+        raise PartitaError(f"the score lasts {duration_seconds(score) / 60:.0f} minutes; partita renders at most "
+                           f"{MAX_RENDER_SECONDS / 60:g} minutes")
     if not MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE:
         raise PartitaError(f"sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
     sample_rate = int(sample_rate)

@@ -101,10 +101,10 @@ def melody_notes(plan: Plan, program: int, rng: random.Random) -> list[Note]:
     notes: list[Note] = []
     center = (lo + hi) // 2
     current = min(pool, key=lambda p: abs(p - center) + (0 if p % 12 == tonic else 3))
-    counts = {"A": 0, "B": 0}
+    counts: dict[str, int] = {}     # bars so far of each section letter (a description may name any)
     for bar in plan.bars:
-        k = counts[bar.section]
-        counts[bar.section] += 1
+        k = counts.get(bar.section, 0)
+        counts[bar.section] = k + 1
         start = bar.index * bar_ticks
         root, ivs = parse_chord(bar.chord)
         chord_pcs = {(root + i) % 12 for i in ivs}

@@ -41,16 +41,29 @@ GLOBAL_FIELDS = {"key", "meter", "tempo", "instruments", "style", "bars"}
 
 def read_description(path: str | Path) -> dict[str, Any]:
     """The description in a ``.json``, ``.yaml`` or ``.yml`` file (InputError when it cannot
-    be read or is not a mapping with a list of ``bars``)."""
+    be read, is larger than ``partita.limits.MAX_DESCRIPTION_BYTES``, uses YAML aliases, or is
+    not a mapping with a list of ``bars``)."""
     from partita.fileio import existing_file
+    from partita.limits import MAX_DESCRIPTION_BYTES
 
     path = existing_file(path)
+    if path.stat().st_size > MAX_DESCRIPTION_BYTES:
+        raise InputError(path, f"a description of {path.stat().st_size:,} bytes; partita reads at most "
+                         f"{MAX_DESCRIPTION_BYTES:,}")
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
-            data = yaml.safe_load(text)
+            # libyaml when installed: linear in the text, and it refuses absurd nesting itself
+            # (PyYAML's own scanner took minutes over 100,000 nested brackets)
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            if loader is yaml.SafeLoader and max(text.count("["), text.count("{")) > 1000:
+                raise ValueError("more than 1,000 brackets")
+            # aliases (*name) can make a few lines stand for billions of values: refused
+            if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=loader)):
+                raise ValueError("YAML aliases (*name) are not read in a description")
+            data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
         else:
             data = json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parser error is the file's fault

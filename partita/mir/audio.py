@@ -30,21 +30,24 @@ def load_audio(path: str | Path, sr: int | None = None, *, mono: bool = True) ->
 
     Raises:
         InputError: missing, empty, unreadable, without a single sample, with samples that are not
-            numbers, or longer than `partita.limits.MAX_AUDIO_SECONDS`.
+            numbers or far outside ±1, or longer than `partita.limits.MAX_AUDIO_SECONDS`.
     """
     import soundfile as sf
 
     from partita import limits
+    from partita.score import quiet_stdout
 
     p = existing_file(path)
     try:
-        info = sf.info(str(p))  # the header, checked against the limits before any sample is read
+        with quiet_stdout(2):  # libsndfile's mpg123 writes its own error lines to stderr
+            info = sf.info(str(p))  # the header, checked against the limits before any sample is read
         if info.samplerate <= 0 or info.channels > limits.MAX_AUDIO_CHANNELS:
             raise InputError(p, f"{info.channels} channels at {info.samplerate} Hz is not audio partita reads")
         if info.frames > limits.MAX_AUDIO_SECONDS * info.samplerate:
             raise InputError(p, f"{info.frames / info.samplerate / 3600:.1f} hours of audio; partita reads at most "
                              f"{limits.MAX_AUDIO_SECONDS / 60:g} minutes")
-        audio, rate = sf.read(str(p), dtype="float32", always_2d=True)
+        with quiet_stdout(2):
+            audio, rate = sf.read(str(p), dtype="float32", always_2d=True)
     except InputError:
         raise
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError
@@ -53,6 +56,10 @@ def load_audio(path: str | Path, sr: int | None = None, *, mono: bool = True) ->
         raise InputError(p, "audio file holds no samples")
     if not np.isfinite(audio).all():
         raise InputError(p, "audio holds samples that are not numbers (NaN or infinity)")
+    peak = float(np.abs(audio).max())
+    if peak > limits.MAX_AUDIO_PEAK:  # float samples lie within about ±1; far beyond, the analysis overflows
+        raise InputError(p, f"audio samples reach {peak:.3g}; partita reads float audio within "
+                         f"±{limits.MAX_AUDIO_PEAK:g}")
     if mono:
         audio = audio.mean(axis=1)
     if sr is not None and sr != rate:
