@@ -147,8 +147,8 @@ class Sampler:
             if not len(ids):
                 return None
             idx = torch.from_numpy(ids)
-            hidden = self._hidden()
-            logits = (self.model.lm_head.weight[idx] @ hidden).float()
+            with torch.no_grad():     # the head's weights want grad: no graph for a sampling step
+                logits = (self.model.lm_head.weight[idx] @ self._hidden()).float()
             token = draw(logits, idx, self.config.top_p, self.config.temperature, self.generator)
         else:
             logits = self._logits()
