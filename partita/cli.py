@@ -605,21 +605,17 @@ def add_continue(sub: argparse._SubParsersAction) -> None:
 
 
 def _continue(args: argparse.Namespace) -> int:
-    from partita.compose.accompany import continue_piece
+    from partita.compose.accompany import continue_piece, seconds_of_bars
     from partita.errors import PartitaError
     from partita.fileio import check_not_input
-    from partita.score import TempoMap, read, write
+    from partita.score import read, write
 
     check_not_input(args.output, args.input)
     piece = read(args.input)
     if args.bars is not None:
         if not 1 <= args.bars <= 256:
             raise PartitaError(f"--bars {args.bars}: give 1 to 256 bars")
-        sigs = sorted(piece.time_signatures, key=lambda t: t.time)
-        num, den = (sigs[-1].numerator, sigs[-1].denominator) if sigs else (4, 4)
-        bar_ticks = piece.ticks_per_quarter * 4 * num / den
-        tmap = TempoMap(piece)
-        seconds = tmap.to_seconds(piece.end() + args.bars * bar_ticks) - tmap.to_seconds(piece.end())
+        seconds = seconds_of_bars(piece, args.bars)
     elif args.seconds is not None:
         if not 0 < args.seconds <= 600:
             raise PartitaError(f"--seconds {args.seconds}: give more than 0 and at most 600")
@@ -860,12 +856,18 @@ def _train_abc(args: argparse.Namespace) -> int:
         out = args.output or f"{args.init_from.rstrip('/')}-finetuned"
     else:
         out = args.output or ("checkpoints/abc-flat" if args.flat else "checkpoints/abc-tunesformer")
+    return _run_training(train, out, config, args)
+
+
+def _run_training(train, out: str, config: Any, args: argparse.Namespace) -> int:  # noqa: ANN001
+    """Run a family's ``train`` with the shared options and print one line (from rank 0 only,
+    in a run of several processes)."""
     record = train(out, config=config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit,
                    seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet,
                    data=args.data, init_from=args.init_from, warmup=args.warmup, accumulate=args.accumulate,
                    precision=args.precision, metrics=args.metrics, save_every=args.save_every, resume=args.resume)
     before = f", before {json.dumps(record['heldout_before'])}" if record.get("heldout_before") else ""
-    if os.environ.get("RANK", "0") == "0":  # one line from a run of several processes
+    if os.environ.get("RANK", "0") == "0":
         print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}{before}")
     return 0
 
@@ -893,14 +895,7 @@ def _train_figaro(args: argparse.Namespace) -> int:
         out = args.output or f"{args.init_from.rstrip('/')}-finetuned"
     else:
         out = args.output or ("checkpoints/figaro-nodesc" if args.no_descriptions else "checkpoints/figaro")
-    record = train(out, config=config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit,
-                   seed=args.seed, threads=args.threads, eval_every=args.eval_every, progress=not args.quiet,
-                   data=args.data, init_from=args.init_from, warmup=args.warmup, accumulate=args.accumulate,
-                   precision=args.precision, metrics=args.metrics, save_every=args.save_every, resume=args.resume)
-    before = f", before {json.dumps(record['heldout_before'])}" if record.get("heldout_before") else ""
-    if os.environ.get("RANK", "0") == "0":  # one line from a run of several processes
-        print(f"wrote {out}: {record['steps']} steps, held-out {json.dumps(record.get('heldout'))}{before}")
-    return 0
+    return _run_training(train, out, config, args)
 
 
 def add_train_themes(sub: argparse._SubParsersAction) -> None:

@@ -524,16 +524,11 @@ def _run_infill(request: InfillJob, out: Path, progress: Progress) -> tuple[dict
 
 
 def _run_continue(request: ContinueJob, out: Path, progress: Progress) -> tuple[dict, dict]:
-    from partita.compose.accompany import continue_piece
-    from partita.score import TempoMap
+    from partita.compose.accompany import continue_piece, seconds_of_bars
 
     piece = _read(request, "a piece")
     if request.bars is not None:
-        sigs = sorted(piece.time_signatures, key=lambda t: t.time)
-        num, den = (sigs[-1].numerator, sigs[-1].denominator) if sigs else (4, 4)
-        bar_ticks = piece.ticks_per_quarter * 4 * num / den
-        tmap = TempoMap(piece)
-        seconds = tmap.to_seconds(piece.end() + request.bars * bar_ticks) - tmap.to_seconds(piece.end())
+        seconds = seconds_of_bars(piece, request.bars)
     elif request.seconds is not None:
         seconds = request.seconds
     else:

@@ -161,6 +161,18 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
     return merge(piece, new, drop=(lo, hi))
 
 
+def seconds_of_bars(piece: Score, bars: int) -> float:
+    """Seconds that ``bars`` more bars last after the end of ``piece``, in its last meter and
+    under its tempo map (what ``continue --bars N`` asks for)."""
+    from partita.score import TempoMap
+
+    sigs = sorted(piece.time_signatures, key=lambda t: t.time)
+    num, den = (sigs[-1].numerator, sigs[-1].denominator) if sigs else (4, 4)
+    bar_ticks = piece.ticks_per_quarter * 4 * num / den
+    tmap = TempoMap(piece)
+    return tmap.to_seconds(piece.end() + bars * bar_ticks) - tmap.to_seconds(piece.end())
+
+
 def continue_piece(model: torch.nn.Module, piece: Score, seconds: float, *,
                    instruments: Sequence[int] | None = None, config: SamplingConfig | None = None,
                    use_cache: bool = True, max_step: int | None = MAX_STEP, on_grid: bool = True,
