@@ -318,21 +318,38 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
 
 def write_generation(gen: Generation, out_dir: str | Path, *, render: bool = False, engine: str = "soundfont",
                      name: str | None = None) -> dict[str, Path]:
-    """Write ``<slug>.mid``, ``.musicxml``, ``.json`` (and ``.wav`` with ``render``) into ``out_dir``."""
-    from partita.fileio import atomic_path
+    """Write ``<slug>.mid``, ``.musicxml``, ``.json`` (and ``.wav`` with ``render``) into
+    ``out_dir``, as a set: each is written into a hidden staging folder there and the set is
+    moved in only when all are written, so a failure (or a kill) part-way leaves none of the
+    new files, and an earlier set of the same names stays whole."""
+    import os
+    import shutil
+    import tempfile
+
     from partita.score import write
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     stem = name or slug(gen.prompt or "piece")
-    paths = {"midi": write(gen.score, out / f"{stem}.mid"), "musicxml": write(gen.score, out / f"{stem}.musicxml")}
-    data = gen.to_dict()
+    paths = {"midi": out / f"{stem}.mid", "musicxml": out / f"{stem}.musicxml"}
     if render:
-        from partita.audio_render import render_to_file
-
         paths["wav"] = out / f"{stem}.wav"
-        render_to_file(gen.score, paths["wav"], engine=engine, seed=gen.seed)
-        data["audio"] = str(paths["wav"])
     paths["json"] = out / f"{stem}.json"
-    with atomic_path(paths["json"]) as tmp:
-        tmp.write_text(json.dumps(data, indent=1))
+    stage = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=out))
+    try:
+        write(gen.score, stage / paths["midi"].name)
+        write(gen.score, stage / paths["musicxml"].name)
+        data = gen.to_dict()
+        if render:
+            from partita.audio_render import render_to_file
+
+            render_to_file(gen.score, stage / paths["wav"].name, engine=engine, seed=gen.seed)
+            data["audio"] = str(paths["wav"])
+        staged_json = stage / paths["json"].name
+        staged_json.write_text(json.dumps(data, indent=1))
+        os.chmod(staged_json, 0o644)
+        for dest in paths.values():
+            os.replace(stage / dest.name, dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return paths

@@ -118,3 +118,26 @@ def test_the_writer_follows_the_style_unless_a_model_or_writer_is_named():
     assert writer_for(GenerateRequest(model=None), jig, None) == "arranger"
     assert writer_for(GenerateRequest(writer="chorale"), jig, None) == "chorale"
     assert writer_for(GenerateRequest(), jig, object()) == "figaro"       # a description file's plan
+
+
+def test_the_files_of_a_piece_are_written_as_a_set(tmp_path, monkeypatch):
+    import pytest
+
+    from partita import audio_render
+    from partita.compose.text_to_midi import generate, write_generation
+
+    gen = generate("a waltz in C major for piano, 4 bars", candidates=1, writer="arranger", use_embeddings=False)
+    first = write_generation(gen, tmp_path, name="piece")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(before) == {"piece.mid", "piece.musicxml", "piece.json"}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the synthesiser failed")
+
+    monkeypatch.setattr(audio_render, "render_to_file", broken)
+    with pytest.raises(RuntimeError):
+        write_generation(generate("a march in G major for brass, 4 bars", candidates=1, writer="arranger",
+                                  use_embeddings=False), tmp_path, name="piece", render=True)
+    # nothing of the failed set arrived, the earlier set is whole, no staging folder is left
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert all(p.exists() for p in first.values())
