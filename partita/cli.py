@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from partita.tokenizers import NAMES as TOKENIZER_NAMES
+
 EXIT_USAGE = 2
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 WRITERS = ("auto", "tune", "chorale", "figaro", "arranger")
@@ -149,7 +151,7 @@ def add_data_shard(sub: argparse._SubParsersAction) -> None:
     sh.add_argument("source", help="'corpus' (or corpus:abc_tunes,chorales), a folder of MIDI/ABC files "
                     "(recursive), or a MidiCaps-style .jsonl")
     sh.add_argument("-o", "--output", required=True, help="output folder (an interrupted run there is continued)")
-    sh.add_argument("--tokenizer", default="remi", choices=["remi", "anticipation", "abc"])
+    sh.add_argument("--tokenizer", default="remi", choices=TOKENIZER_NAMES)
     sh.add_argument("--shards", type=int, default=16, help="train shards (a multiple of 8 suits most world sizes)")
     sh.add_argument("--workers", type=int, help="processes (default: one per core)")
     sh.add_argument("--max-tokens", type=int, default=100_000, help="skip pieces with more tokens (0: keep all)")
@@ -224,7 +226,7 @@ def _convert(args: argparse.Namespace) -> int:
 def add_tokenize(sub: argparse._SubParsersAction) -> None:
     k = sub.add_parser("tokenize", help="print the tokens of a file (remi, anticipation or abc)")
     k.add_argument("file", help="a MIDI, MusicXML or ABC file")
-    k.add_argument("--tokenizer", default="remi", choices=["remi", "anticipation", "abc"])
+    k.add_argument("--tokenizer", default="remi", choices=TOKENIZER_NAMES)
     k.add_argument("--ids", action="store_true", help="print token ids instead of names")
     k.add_argument("--tune", type=int, help="ABC: the X: number of the tune")
     k.set_defaults(func=_tokenize)
@@ -232,12 +234,12 @@ def add_tokenize(sub: argparse._SubParsersAction) -> None:
 
 def _tokenize(args: argparse.Namespace) -> int:
     from partita.errors import InputError
+    from partita.tokenizers import by_name
 
     path = Path(args.file)
     if args.tokenizer == "abc":
         from partita.fileio import existing_file
         from partita.score import split_abc_tunes
-        from partita.tokenizers.abc import AbcTokenizer
 
         header, tunes = split_abc_tunes(existing_file(path).read_text(encoding="utf-8", errors="replace"))
         if not tunes:
@@ -245,7 +247,7 @@ def _tokenize(args: argparse.Namespace) -> int:
         chosen = next((t for n, t in tunes if args.tune in (None, n)), None)
         if chosen is None:
             raise InputError(path, f"no tune X:{args.tune}")
-        tok = AbcTokenizer()
+        tok = by_name("abc")
         try:
             patches = tok.encode(chosen)
         except ValueError as exc:
@@ -256,14 +258,7 @@ def _tokenize(args: argparse.Namespace) -> int:
     from partita.score import read
 
     score = read(path, tune=args.tune)
-    if args.tokenizer == "remi":
-        from partita.tokenizers.remi import RemiTokenizer
-
-        tok = RemiTokenizer()
-    else:
-        from partita.tokenizers.anticipation import AnticipationTokenizer
-
-        tok = AnticipationTokenizer()
+    tok = by_name(args.tokenizer)
     ids = tok.encode(score)
     if args.ids:
         print(" ".join(map(str, ids)))

@@ -40,8 +40,9 @@ from typing import Any
 
 from partita.datasets.pieces import SPLITS, TEST_SHARE, VALID_SHARE, Piece
 from partita.errors import InputError, PartitaError
+from partita.tokenizers import NAMES as TOKENIZER_NAMES
+from partita.tokenizers import by_name
 
-TOKENIZERS = ("remi", "anticipation", "abc")
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 COMMON_WORLD_SIZES = (2, 4, 8, 16, 32, 64)
@@ -53,23 +54,6 @@ SHUFFLE_RULE = "pieces ordered by sha1('<seed>:<piece id>'), dealt round-robin t
 
 
 # ---- tokenizers: one description and hash per tokenizer ----
-
-def make_tokenizer(name: str) -> Any:
-    """The partita tokenizer called ``name`` (one of :data:`TOKENIZERS`)."""
-    if name == "remi":
-        from partita.tokenizers.remi import RemiTokenizer
-
-        return RemiTokenizer()
-    if name == "anticipation":
-        from partita.tokenizers.anticipation import AnticipationTokenizer
-
-        return AnticipationTokenizer()
-    if name == "abc":
-        from partita.tokenizers.abc import AbcTokenizer
-
-        return AbcTokenizer()
-    raise PartitaError(f"unknown tokenizer '{name}' (expected one of {', '.join(TOKENIZERS)})")
-
 
 def tokenizer_spec(tokenizer: Any) -> dict[str, Any]:
     """What decides the tokens a tokenizer writes (library versions left out), and its hash.
@@ -228,7 +212,7 @@ def _init_worker(tokenizer: str, max_tokens: int | None, threads: int = 1) -> No
         torch.set_num_threads(threads)
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
-    _WORKER.update(tokenizer=make_tokenizer(tokenizer), max_tokens=max_tokens)
+    _WORKER.update(tokenizer=by_name(tokenizer), max_tokens=max_tokens)
 
 
 def _score_of(item: Item) -> Any:
@@ -414,8 +398,8 @@ def shard(source: str | Path, out: str | Path, *, tokenizer: str = "remi", shard
     """
     if shards < 1:
         raise PartitaError(f"--shards must be at least 1 (got {shards})")
-    if tokenizer not in TOKENIZERS:
-        raise PartitaError(f"unknown tokenizer '{tokenizer}' (expected one of {', '.join(TOKENIZERS)})")
+    if tokenizer not in TOKENIZER_NAMES:
+        raise PartitaError(f"unknown tokenizer '{tokenizer}' (expected one of {', '.join(TOKENIZER_NAMES)})")
     start = time.perf_counter()
     out = Path(out)
     workers = max(1, workers or os.cpu_count() or 1)
@@ -433,7 +417,7 @@ def _shard(source: str | Path, out: Path, tokenizer: str, shards: int, workers: 
 
     from partita.fileio import atomic_path
 
-    tok = make_tokenizer(tokenizer)
+    tok = by_name(tokenizer)
     spec = tokenizer_spec(tok)
     previous = out / MANIFEST
     if previous.exists():
