@@ -100,9 +100,9 @@ class Sampler:
         # a GPT-2 LM head is split: the body gives the last hidden state and only the allowed
         # ids' rows of the output matrix are multiplied (an AMT note slot allows 128 of 55k ids)
         head = getattr(model, "lm_head", None)
-        self._split = (use_cache and getattr(model, "transformer", None) is not None
-                       and isinstance(head, torch.nn.Linear) and head.bias is None)
         self.vocab_size = int(getattr(getattr(model, "config", None), "vocab_size", 0)) or None
+        self._split = bool(use_cache and self.vocab_size and getattr(model, "transformer", None) is not None
+                           and isinstance(head, torch.nn.Linear) and head.bias is None)
 
     def force(self, tokens: Sequence[int]) -> None:
         self.seq.extend(int(t) for t in tokens)
@@ -139,25 +139,20 @@ class Sampler:
 
     def step(self, constraints: Sequence[Constraint] = ()) -> int | None:
         """Sample and append one token; None (nothing appended) when no token is allowed."""
-        if self._split and self.vocab_size:
-            mask = np.ones(self.vocab_size, dtype=bool)
-            for constraint in constraints:
-                mask &= constraint(self.seq)
-            ids = np.flatnonzero(mask)
-            if not len(ids):
-                return None
-            idx = torch.from_numpy(ids)
+        logits = None if self._split else self._logits()
+        mask = np.ones(self.vocab_size if logits is None else logits.shape[0], dtype=bool)
+        for constraint in constraints:
+            mask &= constraint(self.seq)
+        ids = np.flatnonzero(mask)
+        if not len(ids):
+            return None
+        idx = torch.from_numpy(ids)
+        if logits is None:
             with torch.no_grad():     # the head's weights want grad: no graph for a sampling step
-                logits = (self.model.lm_head.weight[idx] @ self._hidden()).float()
-            token = draw(logits, idx, self.config.top_p, self.config.temperature, self.generator)
+                allowed = (self.model.lm_head.weight[idx] @ self._hidden()).float()
         else:
-            logits = self._logits()
-            mask = np.ones(logits.shape[0], dtype=bool)
-            for constraint in constraints:
-                mask &= constraint(self.seq)
-            token = sample_among(logits, mask, self.config.top_p, self.config.temperature, self.generator)
-            if token is None:
-                return None
+            allowed = logits[idx]
+        token = draw(allowed, idx, self.config.top_p, self.config.temperature, self.generator)
         self.seq.append(token)
         return token
 

@@ -91,15 +91,19 @@ def fade_out(audio: np.ndarray, samples: int) -> np.ndarray:
     return out
 
 
-def normalize_peak(audio: np.ndarray, peak_dbfs: float = PEAK_DBFS) -> np.ndarray:
-    """``audio`` scaled so that its peak sits at ``peak_dbfs`` dBFS (silence stays silence)."""
+def normalize_peak(audio: np.ndarray, peak_dbfs: float = PEAK_DBFS, *, in_place: bool = False) -> np.ndarray:
+    """``audio`` scaled so that its peak sits at ``peak_dbfs`` dBFS (silence stays silence).
+    ``in_place`` scales a float32 array the caller owns instead of a copy (a fresh 60 MB array
+    for a 3-minute piece costs more in page faults than the product)."""
     import numpy as np
 
     top = peak(audio)
     if top <= 0.0 or not np.isfinite(top):
         return np.zeros_like(audio, dtype=np.float32)
-    out = np.asarray(audio, dtype=np.float32) * np.float32(db_to_gain(peak_dbfs) / top)
-    return out.astype(np.float32, copy=False)
+    gain = np.float32(db_to_gain(peak_dbfs) / top)
+    if in_place and audio.dtype == np.float32:
+        return np.multiply(audio, gain, out=audio)
+    return np.asarray(audio, dtype=np.float32) * gain
 
 
 def to_stereo(audio: np.ndarray) -> np.ndarray:
@@ -140,10 +144,5 @@ def finish(audio: np.ndarray, end: int, sample_rate: int, *, tail_db: float = TA
     if not np.isfinite(audio).all():     # a check is ~10x cheaper than nan_to_num on clean audio
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     stop = tail_end(audio, end, sample_rate, tail_db=tail_db, max_tail_s=max_tail_s)
-    audio = fade_out(audio[:stop], int(round(fade_s * sample_rate)))   # our own copy from here on
-    top = peak(audio)
-    if top <= 0.0 or not np.isfinite(top):
-        return np.zeros_like(audio, dtype=np.float32)
-    # in place: a fresh 60 MB array for a 3-minute piece costs more in page faults than the product
-    np.multiply(audio, np.float32(db_to_gain(peak_dbfs) / top), out=audio)
-    return audio
+    audio = fade_out(audio[:stop], int(round(fade_s * sample_rate)))   # our own float32 copy
+    return normalize_peak(audio, peak_dbfs, in_place=True)
