@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Note, Score, Tempo, TimeSignature, Track
 
-from partita.compose.harmonize import harmonize
+from partita.compose.harmonize import cheapest_path, harmonize
 from partita.score import TPQ
 from partita.text.attributes import Attributes
 from partita.theory import MODE_FAMILY, PC_NAMES, chord_to_pitch_classes, key_pitch_classes
@@ -92,27 +92,16 @@ def chorale_soprano(tune: list[tuple[int, int, int]], beats: int, beat_ticks: in
     opening = [key[0] % 12, (key[0] + third) % 12, (key[0] + 7) % 12]
     step_cost = interval_costs()
     moves = step_cost[np.minimum(np.abs(cands[:, None] - cands[None, :]), 24)]     # (from, to)
-    cost = np.zeros(len(cands))
-    back = []
+    heres = []
     for b, opts in enumerate(options):
-        near = np.min(np.abs(cands[:, None] - (np.array(opts)[None, :] + shift)), axis=1)
-        here = TUNE_WEIGHT * near
+        here = TUNE_WEIGHT * np.min(np.abs(cands[:, None] - (np.array(opts)[None, :] + shift)), axis=1)
         if b == 0:     # a chorale opens on a note of the tonic triad
             here = here + np.where(np.isin(cands % 12, opening), 0.0, np.inf)
         if b == beats - 1:
             here = here + np.where(cands % 12 == key[0] % 12, 0.0, np.inf)
-        if b == 0:
-            cost = here
-            continue
-        total = cost[:, None] + moves
-        back.append(np.argmin(total, axis=0))
-        cost = total[back[-1], np.arange(len(cands))] + here
-    j = int(np.argmin(cost))
-    path = [j]
-    for ptr in reversed(back):
-        j = int(ptr[j])
-        path.append(j)
-    return [int(cands[j]) for j in reversed(path)]
+        heres.append(here)
+    path = cheapest_path(heres[0], (((moves,), here) for here in heres[1:]))
+    return [int(cands[j]) for j in path]
 
 
 def passing_tones(line: list[tuple[int, int, int]], key: tuple[int, str], beat: int,
@@ -197,16 +186,9 @@ def voice(soprano: list[int], chords: list[str], key: tuple[int, str]) -> list[t
         layers.append(v)
     if layers and layers[-1][:, 4].any():   # the final chord in root position
         layers[-1] = layers[-1][layers[-1][:, 4] == 1]
-    score = -2.0 * layers[0][:, 4]                                   # root position welcome
-    back = []
-    for prev, nxt in zip(layers, layers[1:], strict=False):
-        total = score[:, None] + _transition_cost(prev, nxt) - 2.0 * nxt[None, :, 4]
-        back.append(total.argmin(0))
-        score = total.min(0)
-    path = [int(score.argmin())]
-    for b in reversed(back):
-        path.append(int(b[path[-1]]))
-    path.reverse()
+    # root position welcome
+    path = cheapest_path(-2.0 * layers[0][:, 4], (((_transition_cost(prev, nxt), -2.0 * nxt[None, :, 4]), 0.0)
+                                                  for prev, nxt in zip(layers, layers[1:], strict=False)))
     return [tuple(int(x) for x in layers[i][j][:4]) for i, j in enumerate(path)]
 
 

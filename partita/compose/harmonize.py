@@ -13,7 +13,7 @@ Times are ticks of the melody's score; keys are ``(tonic, mode)``; chords are la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -79,6 +79,26 @@ _MOVES = {(7, 0): 0.25, (5, 7): 0.15, (2, 7): 0.15, (0, 5): 0.05, (0, 7): 0.05, 
           (7, 5): -0.2, (10, 0): 0.15, (3, 8): 0.05, (8, 7): 0.1}
 
 
+def cheapest_path(first: np.ndarray, steps: Iterable[tuple[Sequence[np.ndarray], np.ndarray | float]]) -> list[int]:
+    """The Viterbi path of least cost: ``first`` is the cost of each state of the first
+    position; each step is (``terms``: arrays broadcast to (P, N), added in order to the cost
+    of going from each state of the previous position to each of the next; ``here``: the cost
+    of each next state, added after the choice). Returns the index of the state chosen at every
+    position (ties: the lowest index)."""
+    cost = np.asarray(first, dtype=float)
+    back = []
+    for terms, here in steps:
+        total = cost[:, None]
+        for term in terms:
+            total = total + term
+        back.append(total.argmin(0))
+        cost = total.min(0) + here
+    path = [int(cost.argmin())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
+
+
 def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_ticks: int, bars: int,
               per_bar: int = 1, change_penalty: float = 0.35, cadences: Sequence[int] = ()) -> list[str]:
     """One chord label per span (``bars * per_bar`` spans of ``bar_ticks / per_bar``).
@@ -115,16 +135,14 @@ def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_tick
     move = np.array([[(0.15 if a == b else _MOVES.get((degrees[a], degrees[b]), 0.0)) for b in range(len(chords))]
                      for a in range(len(chords))])
     # changing chord in the middle of a bar needs a reason (weak-span change penalty)
-    score = local[0].copy() if n else np.zeros(len(chords))
-    back = np.zeros((n, len(chords)), dtype=int)
-    for i in range(1, n):
+    if not n:
+        return []
+    same = np.eye(len(chords), dtype=bool)
+
+    def step(i: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:   # scores as costs: the highest wins
         weak = per_bar > 1 and i % per_bar != 0
-        change = np.where(np.eye(len(chords), dtype=bool), 0.0, -change_penalty if weak else 0.0)
-        total = score[:, None] + move + change
-        back[i] = total.argmax(0)
-        score = total.max(0) + local[i]
-    path = [int(score.argmax())] if n else []
-    for i in range(n - 1, 0, -1):
-        path.append(int(back[i][path[-1]]))
-    path.reverse()
+        change = np.where(same, 0.0, -change_penalty if weak else 0.0)
+        return (-move, -change), -local[i]
+
+    path = cheapest_path(-local[0], (step(i) for i in range(1, n)))
     return [chords[j][0] for j in path]
