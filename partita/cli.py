@@ -557,22 +557,10 @@ def add_infill(sub: argparse._SubParsersAction) -> None:
 
 
 def _span_seconds(piece, args: argparse.Namespace) -> tuple[float, float]:  # noqa: ANN001 - a Score
-    from partita.errors import PartitaError
-    from partita.mir.metrics import bar_starts
-    from partita.score import TempoMap
+    from partita.compose.accompany import span_seconds
 
-    if args.start_bar is not None or args.end_bar is not None:
-        starts = bar_starts(piece)
-        first = args.start_bar if args.start_bar is not None else 1
-        last = args.end_bar if args.end_bar is not None else len(starts)
-        if not 1 <= first <= last <= len(starts):
-            raise PartitaError(f"bars {first}-{last} are outside the piece (bars 1-{len(starts)})")
-        tmap = TempoMap(piece)
-        ticks = [*starts, max(piece.end(), starts[-1] + 1)]
-        return tmap.to_seconds(ticks[first - 1]), tmap.to_seconds(ticks[last])
-    if args.start is None or args.end is None or args.end <= args.start or args.start < 0:
-        raise PartitaError("give --start-bar/--end-bar, or --start/--end in seconds (0 <= start < end)")
-    return args.start, args.end
+    return span_seconds(piece, args.start_bar, args.end_bar, args.start, args.end,
+                        asked="--start-bar/--end-bar, or --start/--end")
 
 
 def _infill(args: argparse.Namespace) -> int:

@@ -486,29 +486,8 @@ def _run_accompany(request: AccompanyJob, out: Path, progress: Progress) -> tupl
                    "candidates": [c.report for c in candidates], "summary": _summary(score)}
 
 
-def span_seconds(piece, start_bar: int | None, end_bar: int | None,  # noqa: ANN001 - a Score
-                 start: float | None, end: float | None) -> tuple[float, float]:
-    """The span to regenerate in seconds: bars ``start_bar``..``end_bar`` (1-based, inclusive;
-    either may be left out) through the tempo map, else ``start``..``end`` seconds."""
-    from partita.mir.metrics import bar_starts
-    from partita.score import TempoMap
-
-    if start_bar is not None or end_bar is not None:
-        starts = bar_starts(piece)
-        first = start_bar if start_bar is not None else 1
-        last = end_bar if end_bar is not None else len(starts)
-        if not 1 <= first <= last <= len(starts):
-            raise PartitaError(f"bars {first}-{last} are outside the piece (bars 1-{len(starts)})")
-        tmap = TempoMap(piece)
-        ticks = [*starts, max(piece.end(), starts[-1] + 1)]
-        return tmap.to_seconds(ticks[first - 1]), tmap.to_seconds(ticks[last])
-    if start is None or end is None or end <= start or start < 0:
-        raise PartitaError("give start_bar/end_bar, or start/end in seconds (0 <= start < end)")
-    return start, end
-
-
 def _run_infill(request: InfillJob, out: Path, progress: Progress) -> tuple[dict, dict]:
-    from partita.compose.accompany import infill
+    from partita.compose.accompany import infill, span_seconds
 
     piece = _read(request, "a piece")
     start_s, end_s = span_seconds(piece, request.start_bar, request.end_bar, request.start, request.end)

@@ -161,6 +161,33 @@ def infill(model: torch.nn.Module, piece: Score, start_s: float, end_s: float, *
     return merge(piece, new, drop=(lo, hi))
 
 
+def span_seconds(piece: Score, start_bar: int | None, end_bar: int | None, start: float | None,
+                 end: float | None, *, asked: str = "start_bar/end_bar, or start/end") -> tuple[float, float]:
+    """The span to regenerate in seconds: bars ``start_bar``..``end_bar`` (1-based, inclusive;
+    either may be left out) through the tempo map, else ``start``..``end`` seconds. ``asked``
+    names the options in the error (the CLI's flags, the API's fields).
+
+    Raises:
+        PartitaError: bars outside the piece, or no valid span given.
+    """
+    from partita.errors import PartitaError
+    from partita.mir.metrics import bar_starts
+    from partita.score import TempoMap
+
+    if start_bar is not None or end_bar is not None:
+        starts = bar_starts(piece)
+        first = start_bar if start_bar is not None else 1
+        last = end_bar if end_bar is not None else len(starts)
+        if not 1 <= first <= last <= len(starts):
+            raise PartitaError(f"bars {first}-{last} are outside the piece (bars 1-{len(starts)})")
+        tmap = TempoMap(piece)
+        ticks = [*starts, max(piece.end(), starts[-1] + 1)]
+        return tmap.to_seconds(ticks[first - 1]), tmap.to_seconds(ticks[last])
+    if start is None or end is None or end <= start or start < 0:
+        raise PartitaError(f"give {asked} in seconds (0 <= start < end)")
+    return start, end
+
+
 def seconds_of_bars(piece: Score, bars: int) -> float:
     """Seconds that ``bars`` more bars last after the end of ``piece``, in its last meter and
     under its tempo map (what ``continue --bars N`` asks for)."""

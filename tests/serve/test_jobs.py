@@ -60,11 +60,13 @@ def test_a_job_without_its_input_says_what_to_give(tmp_path):
 
 
 def test_span_seconds_follows_bars_and_tempo(small_score):
+    from partita.compose.accompany import span_seconds
+
     # 3/4 at 90 qpm: a bar is 2 s
-    assert jobs.span_seconds(small_score, 2, 3, None, None) == pytest.approx((2.0, 6.0))
-    assert jobs.span_seconds(small_score, None, None, 0.5, 1.5) == (0.5, 1.5)
+    assert span_seconds(small_score, 2, 3, None, None) == pytest.approx((2.0, 6.0))
+    assert span_seconds(small_score, None, None, 0.5, 1.5) == (0.5, 1.5)
     with pytest.raises(PartitaError, match="outside the piece"):
-        jobs.span_seconds(small_score, 2, 9, None, None)
+        span_seconds(small_score, 2, 9, None, None)
 
 
 def test_analyze_and_render_write_their_files(tmp_path, small_score):
