@@ -455,13 +455,7 @@ def _generate(args: argparse.Namespace) -> int:
     name = Path(args.description).stem if args.description and not args.prompt.strip() else None
     paths = write_generation(gen, args.output, render=args.render, engine=args.engine, name=name)
     print(f"prompt: {args.prompt}" + (f" + description {args.description}" if args.description else ""))
-    for note in gen.attributes.notes:
-        print(f"  note: {note}")
-    print(gen.report.markdown())
-    writers = gen.writers or {}
-    print("parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in gen.parts.items()))
-    if gen.musicality is not None:
-        print(f"musicality: {gen.musicality:.2f} of its features inside the band of real {gen.style} pieces")
+    print("\n".join(gen.summary_lines()))
     print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores} in {gen.seconds:.1f} s")
     for path in paths.values():
         print(f"wrote {path}")

@@ -39,13 +39,7 @@ def run() -> int:
         t = time.perf_counter()
         gen = generate(prompt, seed=0)   # the CLI's defaults: best of 4, the writer for the style
         paths = write_generation(gen, OUT)
-        for note in gen.attributes.notes:
-            print(f"  note: {note}")
-        print(gen.report.markdown())
-        writers = gen.writers or {}
-        print("parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in gen.parts.items()))
-        if gen.musicality is not None:
-            print(f"musicality: {gen.musicality:.2f} of its features inside the band of real {gen.style} pieces")
+        print("\n".join(gen.summary_lines()))
         print(f"best of {len(gen.candidate_scores)} candidates {gen.candidate_scores}, {time.perf_counter() - t:.1f} s")
         wav = OUT / f"{slug(prompt)}.wav"
         t = time.perf_counter()

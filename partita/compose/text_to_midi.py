@@ -41,6 +41,18 @@ class Generation:
     style: str | None = None               # the corpus style judged against (partita.mir.musicality)
     musicality: float | None = None        # share of the piece's features inside the style's bands
 
+    def summary_lines(self) -> list[str]:
+        """What a person reads after a generation: the parser's notes, the fidelity table, who
+        wrote each part and how typical of its style the piece is (the CLI and the demo print it)."""
+        writers = self.writers or {}
+        lines = [f"  note: {note}" for note in self.attributes.notes]
+        lines += [self.report.markdown(),
+                  "parts: " + ", ".join(f"{k} ({v}, {writers.get(k, 'arranger')})" for k, v in self.parts.items())]
+        if self.musicality is not None:
+            lines.append(f"musicality: {self.musicality:.2f} of its features inside the band of real {self.style} "
+                         "pieces")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "prompt": self.prompt,
