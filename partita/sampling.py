@@ -1,7 +1,8 @@
 """Sampling from a causal language model: nucleus sampling, temperature, grammar masks,
 extra constraints, and a KV cache (each step feeds one token, not the whole window).
 
-The model is any Hugging Face causal LM (``model(input_ids, past_key_values=..., use_cache=True)``).
+The model is any causal LM called as ``model(input_ids, cache=..., use_cache=True)`` (partita.gpt2,
+or a Hugging Face one).
 A *constraint* is a function ``(prefix ids) -> bool mask over the vocabulary`` that says
 what may come next; the token grammar of every tokenizer is one (:func:`grammar_constraint`).
 """

@@ -227,10 +227,11 @@ def test_guided_accompaniment_covers_the_melody_in_key_without_clashes(tiny):
     assert final and min(final, key=lambda x: x[2])[2] % 12 == 0
     assert all(abs(off - end) < 0.02 for _, off, _ in final)
     assert all(off <= last_on + 0.02 for on, off, _ in acc if on < last_on - 0.005)
-    free = accompany(tiny, mel_score, instruments=[0], config=SamplingConfig(seed=4, top_p=1.0), guided=False)
-    _, acc_free = _melody_and_accompaniment(free)
-    # the random model alone writes out-of-key pitch classes: the guards are what removed them
-    assert any(p % 12 not in {0, 2, 4, 5, 7, 9, 11} for _, _, p in acc_free)
+    # the random model alone writes out-of-key pitch classes (here in one of its first three
+    # seeds; any one seed may happen to stay in key): the guards are what removed them
+    frees = [_melody_and_accompaniment(accompany(tiny, mel_score, instruments=[0], guided=False,
+                                                 config=SamplingConfig(seed=s, top_p=1.0)))[1] for s in (4, 5, 6)]
+    assert any(p % 12 not in {0, 2, 4, 5, 7, 9, 11} for acc_free in frees for _, _, p in acc_free)
 
 
 def test_guided_infill_keeps_to_the_key_of_the_notes_kept(tiny):
@@ -310,7 +311,8 @@ def test_guided_infill_keeps_a_single_line_single(tiny):
 
     piece = diatonic_melody(8)
     fullest = {}
-    for guided in (True, False):
-        out = infill(tiny, piece, 0.5, 3.5, config=SamplingConfig(seed=0, top_p=1.0), guided=guided)
-        fullest[guided] = max(Counter(n.time for t in out.tracks for n in t.notes).values())
-    assert fullest[True] == 1 and fullest[False] > 1   # the random model alone stacks notes
+    for guided in (True, False):   # three seeds: the random model alone stacks notes in some of them
+        fullest[guided] = max(max(Counter(n.time for t in out.tracks for n in t.notes).values())
+                              for out in (infill(tiny, piece, 0.5, 3.5, config=SamplingConfig(seed=s, top_p=1.0),
+                                                 guided=guided) for s in (0, 1, 2)))
+    assert fullest[True] == 1 and fullest[False] > 1

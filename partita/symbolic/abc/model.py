@@ -52,7 +52,7 @@ class AbcModelConfig:
 
 
 def _gpt2(vocab: int, d: int, layers: int, heads: int, positions: int):  # noqa: ANN202 - a GPT2Config
-    from transformers import GPT2Config
+    from partita.gpt2 import GPT2Config
 
     specials = {"bos_token_id": T.BOS, "eos_token_id": T.EOS, "pad_token_id": T.PAD} if vocab > T.EOS else \
         {"bos_token_id": None, "eos_token_id": None, "pad_token_id": None}
@@ -66,7 +66,7 @@ class BarPatchModel(nn.Module):
 
     def __init__(self, config: AbcModelConfig):
         super().__init__()
-        from transformers import GPT2LMHeadModel, GPT2Model
+        from partita.gpt2 import GPT2LMHeadModel, GPT2Model
 
         self.config = config
         width = config.patch_size + 2
@@ -117,7 +117,7 @@ class CharModel(nn.Module):
 
     def __init__(self, config: AbcModelConfig):
         super().__init__()
-        from transformers import GPT2LMHeadModel
+        from partita.gpt2 import GPT2LMHeadModel
 
         self.config = config
         self.lm = GPT2LMHeadModel(_gpt2(config.vocab_size, config.d_model, config.patch_layers + config.char_layers,

@@ -1,4 +1,5 @@
-"""The anticipatory model's network: a Hugging Face GPT-2 over the AMT vocabulary.
+"""The anticipatory model's network: a GPT-2 (:mod:`partita.gpt2`, Hugging Face's
+layout and files) over the AMT vocabulary.
 
 Its config is a ``GPT2Config`` (stored in the checkpoint's ``config.json``); the released AMT
 checkpoints (``stanford-crfm/music-*-800k``, GPT-2 layout with
@@ -21,7 +22,7 @@ from partita.errors import PartitaError
 from partita.tokenizers import anticipation as A
 
 if TYPE_CHECKING:
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from partita.gpt2 import GPT2Config, GPT2LMHeadModel
 
 LOGIT_GAIN = 3.0
 """Initial gain of the final layer norm of a new (structured) model."""
@@ -36,7 +37,7 @@ def amt_config(n_layer: int = 4, n_embd: int = 256, n_head: int = 4, n_positions
     tokens), and a model this short of training data-steps does not overfit. The tanh GELU
     is GPT-2's ``gelu_new`` computed by one fused kernel.
     """
-    from transformers import GPT2Config
+    from partita.gpt2 import GPT2Config
 
     return GPT2Config(vocab_size=A.VOCAB_SIZE, n_positions=n_positions, n_embd=n_embd, n_layer=n_layer,
                       n_head=n_head, scale_attn_by_inverse_layer_idx=True, bos_token_id=A.AUTOREGRESS,
@@ -48,7 +49,7 @@ def build_model(config: GPT2Config | None = None, *, structured: bool = False) -
     """A new GPT-2 over the AMT vocabulary (``config`` default: :func:`amt_config`);
     ``structured`` initialises its (tied) token embeddings with the values the tokens stand
     for (:func:`structured_embeddings`)."""
-    from transformers import GPT2LMHeadModel
+    from partita.gpt2 import GPT2LMHeadModel
 
     model = GPT2LMHeadModel(config or amt_config())
     if structured:
@@ -119,7 +120,7 @@ def load(folder: str | Path) -> tuple[GPT2LMHeadModel, GPT2Config]:
         PartitaError: no ``config.json``, another vocabulary, or neither a tokenizer config
             nor a GPT-2 checkpoint.
     """
-    from transformers import GPT2LMHeadModel
+    from partita.gpt2 import GPT2LMHeadModel
 
     folder = Path(folder)
     if not (folder / "config.json").exists():
@@ -129,10 +130,7 @@ def load(folder: str | Path) -> tuple[GPT2LMHeadModel, GPT2Config]:
         raise PartitaError(f"{folder}: vocabulary of {config.get('vocab_size')} tokens, the AMT vocabulary has {A.VOCAB_SIZE}")
     if not (folder / A.CONFIG_FILE).exists() and config.get("model_type") != "gpt2":
         raise PartitaError(f"{folder}: no anticipation tokenizer config and not a GPT-2 AMT checkpoint")
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # no "Loading weights" bar on the CLI's stderr
-    model = GPT2LMHeadModel.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
+    model = GPT2LMHeadModel.from_pretrained(str(folder), dtype=torch.float32)
     model.eval()
     return model, model.config
 

@@ -80,7 +80,7 @@ class JointVocab:
 
 def build(config: FigaroConfig, vocab: JointVocab):  # noqa: ANN201 - a GPT2LMHeadModel
     """A freshly initialised GPT-2 over ``vocab`` (no dropout)."""
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from partita.gpt2 import GPT2Config, GPT2LMHeadModel
 
     cfg = GPT2Config(vocab_size=vocab.size, n_positions=config.context, n_embd=config.d_model,
                      n_layer=config.layers, n_head=config.heads, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
@@ -115,7 +115,7 @@ def load(folder: str | Path):  # noqa: ANN201 - (GPT2LMHeadModel, FigaroConfig)
     Raises:
         PartitaError: no FIGARO checkpoint in ``folder``.
     """
-    from transformers import GPT2LMHeadModel
+    from partita.gpt2 import GPT2LMHeadModel
 
     folder = Path(folder)
     config = _saved_config(folder)
