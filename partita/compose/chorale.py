@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Note, Score, Tempo, TimeSignature, Track
 
-from partita.compose.harmonize import cheapest_path, harmonize
+from partita.compose.harmonize import cheapest_path, harmonize, sampled_path
 from partita.score import TPQ
 from partita.text.attributes import Attributes
 from partita.theory import MODE_FAMILY, PC_NAMES, chord_to_pitch_classes, key_pitch_classes
@@ -51,6 +51,16 @@ beat: below the cost of a skip against a step, so a tune's thirds fill in, far a
 step's, so the line keeps the tune's contour."""
 
 
+SPAN_WEIGHT = 0.5
+"""Cost per semitone the soprano and the bass lie more than 4 semitones from 20 apart."""
+REPEAT_BOOST = 1.6
+"""The beat skeleton repeats notes this much more often than the corpus's finished sopranos:
+some repeats become held half notes and neighbour eighths (see :func:`write_chorale`)."""
+TESSITURA_WEIGHT = 0.6
+"""Cost (nats) per semitone a soprano note lies more than 6 semitones from the middle of the
+tune (moved into the soprano's range)."""
+
+
 def interval_costs() -> np.ndarray:
     """Cost (-log share) of each melodic interval 0..24 semitones in a chorale soprano: the
     corpus medians of repeated notes, steps (1-2), skips (3-6) and leaps (7+), each share
@@ -61,18 +71,21 @@ def interval_costs() -> np.ndarray:
     repeat, step, leap = median["repeat_share"], median["step_share"], median["leap_share"]
     skip = max(0.01, 1.0 - repeat - step - leap)
     shares = np.empty(25)
-    shares[0] = repeat
+    shares[0] = repeat * REPEAT_BOOST
     shares[1:3] = step / 2
     shares[3:7] = skip / 4
     shares[7:] = max(leap, 0.005) / 18
     return -np.log(np.maximum(shares, 1e-4))
 
 
-def chorale_soprano(tune: list[tuple[int, int, int]], beats: int, beat_ticks: int, key: tuple[int, str]) -> list[int]:
+def chorale_soprano(tune: list[tuple[int, int, int]], beats: int, beat_ticks: int, key: tuple[int, str],
+                    rng: np.random.Generator | None = None) -> list[int]:
     """One soprano pitch a beat (see the module's first step): the Viterbi path over the
     key's pitches in the soprano range, costed by :func:`interval_costs` between beats and by
     :data:`TUNE_WEIGHT` per semitone from the tune's notes of the beat (moved by the octaves
-    that best fit the range); the first beat is a note of the tonic triad, the last the tonic."""
+    that best fit the range); the first beat is a note of the tonic triad, the last the tonic.
+    With ``rng`` the path is drawn (:func:`partita.compose.harmonize.sampled_path`) instead
+    of the cheapest: its moves then come in the corpus's shares, not only the commonest."""
     lo, hi = RANGES["soprano"]
     scale = key_pitch_classes(key)
     cands = np.array([q for q in range(lo, hi + 1) if q % 12 in scale])
@@ -92,45 +105,67 @@ def chorale_soprano(tune: list[tuple[int, int, int]], beats: int, beat_ticks: in
     opening = [key[0] % 12, (key[0] + third) % 12, (key[0] + 7) % 12]
     step_cost = interval_costs()
     moves = step_cost[np.minimum(np.abs(cands[:, None] - cands[None, :]), 24)]     # (from, to)
+    # a chorale soprano spans about an octave (the corpus median: 12 semitones); a folk tune
+    # often spans more: notes far from the tune's middle cost more
+    centre = float(np.clip(np.median(pitches) + shift, lo + 6, hi - 6)) if pitches else (lo + hi) / 2
+    tessitura = TESSITURA_WEIGHT * np.maximum(0.0, np.abs(cands - centre) - 6)
     heres = []
     for b, opts in enumerate(options):
-        here = TUNE_WEIGHT * np.min(np.abs(cands[:, None] - (np.array(opts)[None, :] + shift)), axis=1)
+        here = TUNE_WEIGHT * np.min(np.abs(cands[:, None] - (np.array(opts)[None, :] + shift)), axis=1) + tessitura
         if b == 0:     # a chorale opens on a note of the tonic triad
             here = here + np.where(np.isin(cands % 12, opening), 0.0, np.inf)
         if b == beats - 1:
             here = here + np.where(cands % 12 == key[0] % 12, 0.0, np.inf)
         heres.append(here)
-    path = cheapest_path(heres[0], (((moves,), here) for here in heres[1:]))
+    steps = (((moves,), here) for here in heres[1:])
+    path = cheapest_path(heres[0], steps) if rng is None else sampled_path(heres[0], steps, rng)
     return [int(cands[j]) for j in path]
 
 
 def passing_tones(line: list[tuple[int, int, int]], key: tuple[int, str], beat: int,
-                  per_bar: int, phrase: int, others: tuple[list[tuple[int, int, int]], ...] = ()
-                  ) -> list[tuple[int, int, int]]:
-    """The soprano with a passing eighth filling the first leap of a third in each bar
-    (not across a phrase end), as chorale melodies have them; never one that makes a fifth or
-    an octave with another voice sounding then (it would move in parallel into the next beat)."""
+                  per_bar: int, phrase: int, others: tuple[list[tuple[int, int, int]], ...] = (),
+                  rng: np.random.Generator | None = None) -> list[tuple[int, int, int]]:
+    """The soprano with eighths as chorale melodies have them, never across a phrase end and
+    never one that makes a fifth or an octave with another voice sounding then (it would move
+    in parallel into the next beat). Without ``rng``: a passing eighth filling the first leap
+    of a third in each bar. With ``rng``: a third is filled at :data:`PASSING_CHANCE` (two a
+    bar at most) and a repeated note is left by a neighbour eighth at
+    :data:`NEIGHBOUR_CHANCE`, which gives about the corpus's share of eighths (a fifth of
+    the soprano's inter-onset intervals)."""
     from partita.theory import mode_scale
 
     scale = set(mode_scale(key))
     out: list[tuple[int, int, int]] = []
-    used_bars: set[int] = set()
+    per_bar_used: dict[int, int] = {}
+    limit = 1 if rng is None else 2
     for j, (t, d, p) in enumerate(line):
         nxt = line[j + 1][2] if j + 1 < len(line) else None
         b = t // beat
         gap = None if nxt is None else nxt - p
-        mid = None if gap is None or abs(gap) not in (3, 4) else next(
-            (q for q in range(min(p, nxt) + 1, max(p, nxt)) if q % 12 in scale), None)
+        mid = None
+        if gap is not None and abs(gap) in (3, 4) and (rng is None or rng.random() < PASSING_CHANCE):
+            mid = next((q for q in range(min(p, nxt) + 1, max(p, nxt)) if q % 12 in scale), None)
+        elif gap == 0 and rng is not None and rng.random() < NEIGHBOUR_CHANCE:
+            side = (1, -1) if rng.random() < 0.5 else (-1, 1)
+            mid = next((p + k * s for s in side for k in (1, 2) if (p + k * s) % 12 in scale), None)
         half = t + beat // 2
         sounding = [q for voice in others for on, dur, q in voice if on <= half < on + dur]
         if mid is not None and any((mid - q) % 12 in (0, 7) for q in sounding):
             mid = None
-        if mid is not None and d == beat and (b + 1) % phrase != 0 and b // per_bar not in used_bars:
-            used_bars.add(b // per_bar)
+        if mid is not None and d == beat and (b + 1) % phrase != 0 and per_bar_used.get(b // per_bar, 0) < limit:
+            per_bar_used[b // per_bar] = per_bar_used.get(b // per_bar, 0) + 1
             out += [(t, beat // 2, p), (t + beat // 2, beat // 2, mid)]
         else:
             out.append((t, d, p))
     return out
+
+
+HOLD_CHANCE = 0.6
+"""The chance that a drawn chorale soprano holds a note repeated from a strong beat (a half note)."""
+PASSING_CHANCE = 0.9
+"""The chance that a drawn chorale soprano fills a third with a passing eighth."""
+NEIGHBOUR_CHANCE = 0.4
+"""The chance that a drawn chorale soprano leaves a repeated note by a neighbour eighth."""
 
 
 def _voicings(label: str, soprano: int, leading: int) -> np.ndarray:
@@ -186,20 +221,26 @@ def voice(soprano: list[int], chords: list[str], key: tuple[int, str]) -> list[t
         layers.append(v)
     if layers and layers[-1][:, 4].any():   # the final chord in root position
         layers[-1] = layers[-1][layers[-1][:, 4] == 1]
-    # root position welcome
-    path = cheapest_path(-2.0 * layers[0][:, 4], (((_transition_cost(prev, nxt), -2.0 * nxt[None, :, 4]), 0.0)
-                                                  for prev, nxt in zip(layers, layers[1:], strict=False)))
+    # root position welcome; soprano and bass about the corpus's distance apart (its median
+    # outer span: 20 semitones), more than 4 semitones off it costs
+    def welcome(v: np.ndarray) -> np.ndarray:
+        return -2.0 * v[:, 4] + SPAN_WEIGHT * np.maximum(0, np.abs(v[:, 0] - v[:, 3] - 20) - 4)
+
+    path = cheapest_path(welcome(layers[0]), (((_transition_cost(prev, nxt), welcome(nxt)[None, :]), 0.0)
+                                              for prev, nxt in zip(layers, layers[1:], strict=False)))
     return [tuple(int(x) for x in layers[i][j][:4]) for i, j in enumerate(path)]
 
 
 def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter: tuple[int, int],
-                  bars: int) -> Chorale:
-    """A four-voice chorale over the beat skeleton of a tune (onset, duration, pitch at TPQ)."""
+                  bars: int, seed: int | None = None) -> Chorale:
+    """A four-voice chorale over the beat skeleton of a tune (onset, duration, pitch at TPQ);
+    with a ``seed`` the soprano's moves are drawn (:func:`chorale_soprano`)."""
     num, den = meter
     beat = TPQ * 4 // den
     per_bar = num
     beats = bars * per_bar
-    sop = chorale_soprano(tune, beats, beat, key)
+    rng = None if seed is None else np.random.default_rng(seed)
+    sop = chorale_soprano(tune, beats, beat, key, rng)
     phrase = PHRASE_BARS * per_bar
     for end in range(phrase - 1, beats, phrase):   # the cadence note arrives a beat early and is held
         sop[end - 1] = sop[end]
@@ -213,18 +254,22 @@ def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter:
     for i, row in enumerate(rows):
         for name, pitch in zip(RANGES, row, strict=True):
             voices[name].append((i * beat, beat, pitch))
-    # a voice that repeats its note into the last beat of a phrase holds it (the fermata)
+    # a voice that repeats its note into the last beat of a phrase holds it (the fermata); a
+    # drawn soprano also holds some repeated notes across a half bar (half notes: 7% of the
+    # corpus sopranos' inter-onset intervals)
     for name in RANGES:
         merged: list[tuple[int, int, int]] = []
         for t, d, p in voices[name]:
             pos = (t // beat) % phrase
-            if merged and pos == phrase - 1 and merged[-1][2] == p and merged[-1][0] + merged[-1][1] == t:
+            held = pos == phrase - 1 or (name == "soprano" and rng is not None and pos % 2 == 1
+                                         and merged and merged[-1][1] == beat and rng.random() < HOLD_CHANCE)
+            if merged and held and merged[-1][2] == p and merged[-1][0] + merged[-1][1] == t:
                 merged[-1] = (merged[-1][0], merged[-1][1] + d, p)
             else:
                 merged.append((t, d, p))
         voices[name] = merged
     voices["soprano"] = passing_tones(voices["soprano"], key, beat, per_bar, phrase,
-                                      tuple(voices[v] for v in ("alto", "tenor", "bass")))
+                                      tuple(voices[v] for v in ("alto", "tenor", "bass")), rng)
     return Chorale(voices, chords)
 
 

@@ -14,7 +14,7 @@ import functools
 import random
 from dataclasses import dataclass, replace
 
-from symusic import Note
+from symusic import Note, Track
 
 from partita.compose.arrange import Arrangement, arrange, comping_notes
 from partita.compose.harmonize import harmonize
@@ -46,12 +46,15 @@ def tune_style(attrs: Attributes) -> str | None:
     return next((w for w in TUNE_STYLES if w in attrs.style), None)
 
 
-def form_for(bars: int) -> tuple[int, int, str]:
+def form_for(bars: int, *, repeated_strains: bool = True) -> tuple[int, int, str]:
     """(sections, bars per section, form letters) for a length: 8-bar strains as the corpus
-    has them (16 bars: AB; 32: AABB), one strain for short pieces (up to 12 bars), else the
-    fewest equal strains of at most 16 bars (20: AB of 10)."""
+    has them (16 bars: AB; 32: AABB, or ABCD without ``repeated_strains``: a song's verse is
+    not played twice over), one strain for short pieces (up to 12 bars), else the fewest
+    equal strains of at most 16 bars (20: AB of 10)."""
     if bars >= 16 and bars % 8 == 0 and bars // 8 <= 8:
         n = bars // 8
+        if not repeated_strains:
+            return n, 8, "ABCDEFGH"[:n]
         return n, 8, ("AB" if n == 2 else ("AABBCCDD" if n % 2 == 0 else "AAB" + "BCCDD")[:n])
     if bars <= 12:
         return 1, bars, "A"
@@ -72,13 +75,22 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
     from partita.errors import PartitaError
 
     style = tune_style(attrs)
+    song = "german" in attrs.style and style not in TUNE_DANCES
     try:
-        sections, per_section, form = form_for(bars_for(attrs))
+        sections, per_section, form = form_for(bars_for(attrs), repeated_strains=not song)
     except ValueError as exc:
         raise PartitaError(f"the tune writer: {exc} (ask for another length, or another --writer)") from None
+    # a German folk song is asked for as the Essen collection writes its songs: their
+    # commonest R: field and no Q: field (the dance collections' headers have one)
     return phrase_form(TuneRequest(sections=sections, bars_per_section=per_section, form=form,
-                                   meter=tuple(attrs.meter), key=tuple(attrs.key), tempo=attrs.tempo,
-                                   rhythm=style if style in TUNE_DANCES else None), seed)
+                                   meter=tuple(attrs.meter), key=tuple(attrs.key),
+                                   tempo=None if song else attrs.tempo,
+                                   rhythm=SONG_RHYTHM if song else style if style in TUNE_DANCES else None), seed)
+
+
+SONG_RHYTHM = "Romanze, Ballade, Lied"
+"""The R: field a German folk song is asked for with (with "Liebes - Lied" the commonest of
+the Essen collection's songs)."""
 
 
 @functools.lru_cache(maxsize=2)
@@ -145,23 +157,33 @@ def tune_plan(attrs: Attributes, tune: Tune, seed: int) -> Plan:
 
 
 def arrange_tune(attrs: Attributes, tune: Tune, seed: int) -> tuple[Arrangement, dict[str, str]]:
-    """The arrangement of a tune for the Attributes' instruments, and who wrote each part."""
+    """The arrangement of a tune for the Attributes' instruments, and who wrote each part. A
+    keyboard (or accordion, harp, guitar) alone plays the tune above its own chords, on two
+    tracks of its program (as a MIDI file of the two hands has them): the tune's track keeps the
+    melody's role, the chords' track is the comping."""
     plan = tune_plan(attrs, tune, seed)
     arrangement = arrange(plan, attrs.instruments, style=attrs.style, seed=seed)
     score = arrangement.score
+    parts: dict[str, str] = {}
     writers = {}
     rng = random.Random(seed)
     end = len(plan.bars) * bar_and_beat_ticks(plan.meter, TPQ)[0]
     lead = None   # the melody as its instrument plays it
+    extra = []
     for track, (name, role), program in zip(score.tracks, arrangement.parts.items(), attrs.instruments, strict=True):
         line = None
+        parts[name] = role
         if role == "melody":
             line, writers[name] = fit_octave(tune.notes, program), "abc model"
             lead = line
         elif role == "melody+comping":   # a keyboard alone: the tune above its own chords
             line = fit_octave(tune.notes, 0)
-            below = comping_notes(plan, program, rng, attrs.style, low=True)
-            writers[name] = "abc model + arranger"
+            hand = Track(f"{name} (chords)", program, False)
+            hand.notes.extend(sorted(comping_notes(plan, program, rng, attrs.style, low=True),
+                                     key=lambda n: (n.time, n.pitch)))
+            extra.append(hand)
+            parts[name], writers[name] = "melody", "abc model"
+            parts[hand.name], writers[hand.name] = "comping", "arranger"
         elif role == "harmony" and program in MONOPHONIC:
             line, writers[name] = double(lead or tune.notes, program), "abc model (doubling the tune)"
         else:
@@ -169,8 +191,8 @@ def arrange_tune(attrs: Attributes, tune: Tune, seed: int) -> tuple[Arrangement,
         if line is None:
             continue
         notes = [Note(t, min(d, end - t), p, 86 if t % TPQ == 0 else 76) for t, d, p in line if t < end]
-        if role == "melody+comping":
-            notes += below
         track.notes.clear()
         track.notes.extend(sorted(notes, key=lambda n: (n.time, n.pitch)))
-    return Arrangement(score, arrangement.parts), writers
+    for hand in extra:
+        score.tracks.append(hand)
+    return Arrangement(score, parts), writers

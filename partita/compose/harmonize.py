@@ -99,6 +99,38 @@ def cheapest_path(first: np.ndarray, steps: Iterable[tuple[Sequence[np.ndarray],
     return path[::-1]
 
 
+def sampled_path(first: np.ndarray, steps: Iterable[tuple[Sequence[np.ndarray], np.ndarray | float]],
+                 rng: np.random.Generator) -> list[int]:
+    """A path drawn from the distribution whose negative log-probability is the cost of
+    :func:`cheapest_path` (same arguments): forward filtering, backward sampling. Where the
+    cheapest path always takes the likeliest move (a line of nothing but steps when steps are
+    the commonest interval), a drawn path takes each move about as often as its share says.
+    States of infinite cost are never drawn."""
+    def normalised(logp: np.ndarray) -> np.ndarray:
+        top = logp.max()
+        p = np.exp(logp - top) if np.isfinite(top) else np.ones_like(logp)
+        return p / p.sum()
+
+    alpha = -np.asarray(first, dtype=float)
+    alphas, moves = [alpha], []
+    for terms, here in steps:
+        total = np.zeros((len(alpha), 1))
+        for term in terms:
+            total = total + term
+        total = np.broadcast_to(total, np.broadcast_shapes(total.shape, (len(alpha), np.size(here) or 1)))
+        moves.append(total)
+        scores = alpha[:, None] - total
+        top = scores.max(0)
+        safe = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            alpha = safe + np.log(np.exp(scores - safe).sum(0)) - here
+        alphas.append(alpha)
+    path = [int(rng.choice(len(alphas[-1]), p=normalised(alphas[-1])))]
+    for alpha, total in zip(reversed(alphas[:-1]), reversed(moves), strict=True):
+        path.append(int(rng.choice(len(alpha), p=normalised(alpha - total[:, path[-1]]))))
+    return path[::-1]
+
+
 def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_ticks: int, bars: int,
               per_bar: int = 1, change_penalty: float = 0.35, cadences: Sequence[int] = ()) -> list[str]:
     """One chord label per span (``bars * per_bar`` spans of ``bar_ticks / per_bar``).

@@ -226,7 +226,7 @@ def write_chorale_candidate(attrs: Attributes, seed: int) -> Candidate:
     from partita.theory import key_signature_of
 
     tune = write_tune(attrs, seed)
-    chorale = write_chorale(tune.notes, attrs.key, attrs.meter, bars_for(attrs))
+    chorale = write_chorale(tune.notes, attrs.key, attrs.meter, bars_for(attrs), seed=seed)
     score, parts = chorale_score(chorale, attrs.instruments, attrs.tempo, attrs.meter, key_signature_of(attrs.key))
     writers = dict.fromkeys(parts, "chorale writer (soprano from the abc model)")
     return Candidate(Arrangement(score, parts), writers, tune.rank)

@@ -66,3 +66,30 @@ def test_the_chorale_closes_on_the_tonic_in_soprano_and_bass():
     chorale = write_chorale(off_tonic, (7, "major"), (4, 4), 4)
     assert chorale.voices["soprano"][-1][2] % 12 == 7 and chorale.voices["bass"][-1][2] % 12 == 7
     assert chorale.chords[-1] == "G:maj"
+
+
+def test_drawn_sopranos_vary_and_move_in_about_the_corpus_shares():
+    import numpy as np
+
+    from partita.mir.style_bands import bands
+
+    median = bands()["chorale"]["melody_median"]
+    lines, moves = set(), []
+    for seed in range(8):
+        line = chorale_soprano(TUNE, 16, TPQ, (7, "major"), np.random.default_rng(seed))
+        assert line[-1] % 12 == 7 and line[0] % 12 in (7, 11, 2)       # the constraints still hold
+        lines.add(tuple(line))
+        moves += [abs(b - a) for a, b in zip(line, line[1:], strict=False)]
+    assert len(lines) >= 6          # the cheapest path is one line whatever the seed; drawn ones differ
+    assert abs(np.mean([m == 0 for m in moves]) - median["repeat_share"]) < 0.1
+    assert abs(np.mean([1 <= m <= 2 for m in moves]) - median["step_share"]) < 0.15
+
+
+def test_a_seeded_chorale_keeps_its_rules_and_is_reproducible():
+    a = write_chorale(TUNE, (7, "major"), (4, 4), 4, seed=3)
+    assert a.voices == write_chorale(TUNE, (7, "major"), (4, 4), 4, seed=3).voices
+    lines = [[(n[0], n[1], n[2]) for n in a.voices[v]] for v in RANGES]
+    assert parallel_perfect_rate(lines) == 0.0
+    for name, notes in a.voices.items():
+        assert all(RANGES[name][0] <= p <= RANGES[name][1] for _, _, p in notes), name
+    assert a.voices["soprano"][-1][2] % 12 == 7 and a.voices["bass"][-1][2] % 12 == 7

@@ -61,3 +61,31 @@ def test_a_length_no_strains_can_make_is_a_clear_error():
     assert tune_style(Attributes(style=("jig",), bars=37)) is None     # auto: another writer takes it
     with pytest.raises(PartitaError, match="37 bars"):
         tune_request(attrs)
+
+
+def test_a_german_song_is_asked_for_as_the_essen_songs_are_written():
+    from partita.compose.folk import SONG_RHYTHM
+
+    attrs = Attributes(key=(0, "major"), meter=(4, 4), tempo=100.0, instruments=(71,), bars=32,
+                       style=("german", "folk"))
+    req = tune_request(attrs, seed=0)
+    # new strains (a song's verse is not written out twice), the collection's R: field, no Q: field
+    assert req.form == "ABCD" and req.rhythm == SONG_RHYTHM and req.tempo is None
+    assert "Q:" not in req.prompt_text() and f"R:{SONG_RHYTHM}" in req.prompt_text()
+    assert form_for(32, repeated_strains=False) == (4, 8, "ABCD") and form_for(16, repeated_strains=False)[2] == "AB"
+    jig = tune_request(Attributes(key=(7, "major"), meter=(6, 8), tempo=120.0, instruments=(73,), bars=32,
+                                  style=("jig", "irish")), seed=0)
+    assert jig.form == "AABB" and jig.tempo == 120.0                 # dances keep their repeated strains
+
+
+def test_a_keyboard_alone_plays_the_tune_and_its_chords_on_two_tracks():
+    pitches = [62, 66, 69, 74, 67, 71, 67, 71, 69, 73, 76, 69, 74, 74, 74, 74]
+    tune = Tune("", [(i * TPQ // 2, TPQ // 2, p) for i, p in enumerate(pitches)], {}, ())
+    attrs = Attributes(key=(2, "major"), meter=(2, 4), tempo=110.0, instruments=(21,), bars=4, style=("polka",))
+    arrangement, writers = arrange_tune(attrs, tune, seed=0)
+    score = arrangement.score
+    assert list(arrangement.parts.values()) == ["melody", "comping"]
+    assert [t.program for t in score.tracks] == [21, 21]               # one accordion, two hands
+    assert [n.pitch for n in score.tracks[0].notes] == [p - 12 * k for p in pitches for k in [
+        (pitches[0] - score.tracks[0].notes[0].pitch) // 12]]          # the tune alone on its track
+    assert score.tracks[1].notes and writers[score.tracks[1].name] == "arranger"

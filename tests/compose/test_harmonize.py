@@ -44,3 +44,17 @@ def test_chord_sets_follow_the_mode():
     assert [c[0] for c in chord_set((2, "dorian"))][:3] == ["D:min", "G:maj", "C:maj"]
     assert [c[0] for c in chord_set((7, "major"))][:3] == ["G:maj", "C:maj", "D:maj"]
     assert harmonize([], (0, "major"), bar_ticks=4 * T, beat_ticks=T, bars=0) == []
+
+
+def test_a_drawn_path_follows_the_costs_shares():
+    import numpy as np
+
+    from partita.compose.harmonize import sampled_path
+
+    # two states; staying costs -log 0.8, switching -log 0.2; state 1 may never start
+    move = -np.log(np.array([[0.8, 0.2], [0.2, 0.8]]))
+    rng = np.random.default_rng(0)
+    paths = [sampled_path(np.array([0.0, np.inf]), [((move,), 0.0)] * 9, rng) for _ in range(400)]
+    assert all(p[0] == 0 for p in paths)
+    switches = np.mean([a != b for p in paths for a, b in zip(p, p[1:], strict=False)])
+    assert abs(switches - 0.2) < 0.03
