@@ -94,7 +94,8 @@ the Essen collection's songs)."""
 
 
 @functools.lru_cache(maxsize=2)
-def _abc_model(folder: str | None):  # noqa: ANN202 - a BarPatchModel
+def abc_model(folder: str | None = None):  # noqa: ANN201 - a BarPatchModel
+    """The ABC model of a checkpoint folder (None: the shipped one), loaded once a process."""
     from partita import checkpoints
 
     return checkpoints.load("abc", folder)[0]
@@ -117,7 +118,7 @@ def write_tune(attrs: Attributes, seed: int, *, model_folder: str | None = None)
     from partita.tokenizers.abc import to_score
 
     request = tune_request(attrs, seed)
-    result = compose(_abc_model(model_folder), request, candidates=1, seed=seed)
+    result = compose(abc_model(model_folder), request, candidates=1, seed=seed)
     score = to_score(result.text)
     scale = TPQ / score.ticks_per_quarter
     notes = sorted((round(n.time * scale), round(n.duration * scale), n.pitch)

@@ -267,6 +267,21 @@ def figaro_net(folder: str) -> tuple[Any, Any, Any]:
     return (*load_figaro(folder), figaro_vocab(folder))
 
 
+def warm_up(writer: str) -> None:
+    """Load in this process what every candidate of ``writer`` needs (the ABC model, music21,
+    the style bands), so that candidates written side by side in forked processes share it
+    instead of each loading its own."""
+    from partita.mir.style_bands import bands
+
+    bands()
+    if writer in ("tune", "chorale"):
+        import music21  # noqa: F401 - the ABC guard reads bars with it
+
+        from partita.compose.folk import abc_model
+
+        abc_model()
+
+
 def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) -> Generation:
     """Generate a piece for a prompt (or ready Attributes) and keep the most faithful of
     ``candidates`` seeded candidates.
@@ -314,6 +329,7 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         def write(s: int) -> Candidate:
             return write_candidate(attrs, s, net, fixed_plan)
 
+    warm_up(writer)
     chosen, candidates = best_of_n(write, judge, n=request.candidates, seed=request.seed)
     if writer != "arranger" and chosen.report.score < 1.0:
         # none of the model's candidates honours everything asked: the arranger's own
