@@ -305,22 +305,20 @@ def render_tinysoundfont(score: Score, *, soundfont: str | Path | None = None,
                 label = f"track {channel} ({track.name})" if track.name else f"track {channel}"
                 _select_preset(synth, channel, int(track.program), bool(track.is_drum), label)
         pos = 0
-        times = events[:, 0]
-        bounds = np.flatnonzero(np.diff(times)) + 1
-        for group in np.split(events, bounds):
-            t = int(group[0, 0])
+        # one pass over plain ints (splitting the array into groups of equal time cost a
+        # third of a 3-minute quartet's render): audio up to an event's time, then the event
+        for t, kind, ch, a, b in events.tolist():
             if t > pos:
                 synth.render(audio[pos:t], False)
                 pos = t
-            for _, kind, ch, a, b in group.tolist():
-                if kind == _ON:
-                    synth.channel_note_on(ch, a, b / 127.0)
-                elif kind == _OFF:
-                    synth.channel_note_off(ch, a)
-                elif kind == _CTRL:
-                    synth.channel_midi_control(ch, a, b)
-                else:
-                    synth.channel_set_pitch_wheel(ch, a)
+            if kind == _ON:
+                synth.channel_note_on(ch, a, b / 127.0)
+            elif kind == _OFF:
+                synth.channel_note_off(ch, a)
+            elif kind == _CTRL:
+                synth.channel_midi_control(ch, a, b)
+            else:
+                synth.channel_set_pitch_wheel(ch, a)
         if end > pos:
             synth.render(audio[pos:end], False)
         # the release tail, block by block, until it dies away
