@@ -71,7 +71,7 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
     """The ABC model's request for filled Attributes (key, meter, tempo, bars): 8-bar strains,
     the second phrase of each opening as the first did, a new strain closing with the first
     strain's last bar (:func:`partita.compose.tunes.phrase_form`)."""
-    from partita.compose.tunes import TuneRequest, phrase_form
+    from partita.compose.tunes import SONG_RHYTHM, TuneRequest, phrase_form
     from partita.errors import PartitaError
 
     style = tune_style(attrs)
@@ -87,10 +87,6 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
                                    tempo=None if song else attrs.tempo,
                                    rhythm=SONG_RHYTHM if song else style if style in TUNE_DANCES else None), seed)
 
-
-SONG_RHYTHM = "Romanze, Ballade, Lied"
-"""The R: field a German folk song is asked for with (with "Liebes - Lied" the commonest of
-the Essen collection's songs)."""
 
 
 @functools.lru_cache(maxsize=2)

@@ -37,6 +37,7 @@ class TuneRequest:
     rhythm: str | None = None          # R: field (reel, jig, hornpipe...)
     repeats: tuple[tuple[int, int], ...] = ()   # inside each 8 bars of a section: (bar, earlier bar) repeated
     shared_ending: int = 0             # a new section's last bars repeat the first section's
+    style: str | None = None           # the musicality style candidates are reranked by (not in the prompt)
 
     def check(self) -> None:
         """Raises PartitaError when the form is out of the model's range."""
@@ -71,6 +72,10 @@ class TuneRequest:
         lines.append(f"K:{self.key_field()}")
         return T.format_control_codes(self.controls()) + "\n".join(lines) + "\n"
 
+
+SONG_RHYTHM = "Romanze, Ballade, Lied"
+"""The R: field a German folk song is asked for with (with "Liebes - Lied" the commonest of
+the Essen collection's songs, which have no Q: field)."""
 
 PHRASE_REPEATS = (((4, 0), (5, 1)), ((4, 0),))
 """How the second phrase of an 8-bar strain opens, chosen by seed: with the first phrase's first
@@ -124,6 +129,11 @@ def request_from_prompt(prompt: str, *, sections: int | None = None, bars_per_se
         notes.append("key: G major (not stated; the corpus's most common)")
     req.tempo = attrs.tempo
     req.rhythm = dance
+    from partita.mir.musicality import style_of
+
+    req.style = style_of((*attrs.style, *([dance] if dance else [])))
+    if req.style == "german_folk" and dance is None:   # asked for as the Essen collection writes its songs
+        req.rhythm, req.tempo = SONG_RHYTHM, None
     req.check()
     if phrase_repeats:
         req = phrase_form(req, seed)
@@ -140,6 +150,22 @@ class TuneResult:
     report: dict
     candidates: list[dict]
     seconds: float
+
+
+def style_rank(text: str, style: str | None) -> tuple[float, float]:
+    """(in-band share, closeness to the medians) of a tune's melody against the corpus bands
+    of ``style`` (:func:`partita.mir.style_bands.style_fit`); (0, 0) without a style or when
+    the tune cannot be read, so that the request's own rank decides alone."""
+    if style is None:
+        return 0.0, 0.0
+    from partita.mir.style_bands import style_fit
+    from partita.tokenizers.abc import to_score
+
+    try:
+        share, close = style_fit(to_score(text), style)
+    except Exception:  # noqa: BLE001 - a tune the reader refuses ranks last on style
+        return 0.0, 0.0
+    return tuple(0.0 if x != x else round(x, 6) for x in (share, close))
 
 
 def tune_rank(report: dict) -> tuple:
@@ -192,6 +218,13 @@ def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, 
         return write_candidate(model, prompt_text, request, seed=s, top_p=top_p, temperature=temperature,
                                guarded=guarded, max_patches=budget)
 
-    chosen, written = best_of_n(write, lambda c: (c[1], tune_rank(c[1])), n=candidates, seed=seed)
+    def judge(c: tuple[str, dict, float]) -> tuple[dict, tuple]:
+        # the request first (form, key, meter...), then how much the tune looks like real tunes
+        # of its style: inside the corpus's bands, then near its medians
+        fit = style_rank(c[0], request.style)
+        c[1]["musicality"] = None if fit[0] != fit[0] else round(fit[0], 3)
+        return c[1], (*tune_rank(c[1]), *fit)
+
+    chosen, written = best_of_n(write, judge, n=candidates, seed=seed)
     return TuneResult(chosen.value[0], request, chosen.report, [c.report for c in written],
                       time.perf_counter() - t0)

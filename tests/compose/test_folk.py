@@ -64,7 +64,7 @@ def test_a_length_no_strains_can_make_is_a_clear_error():
 
 
 def test_a_german_song_is_asked_for_as_the_essen_songs_are_written():
-    from partita.compose.folk import SONG_RHYTHM
+    from partita.compose.tunes import SONG_RHYTHM
 
     attrs = Attributes(key=(0, "major"), meter=(4, 4), tempo=100.0, instruments=(71,), bars=32,
                        style=("german", "folk"))

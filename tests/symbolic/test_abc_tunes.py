@@ -110,3 +110,20 @@ def test_prompts_ask_for_phrase_repeats_unless_told_not_to():
     assert request_from_prompt("a reel in D major, 16 bars", seed=1)[0].repeats == ((4, 0),)
     plain, _ = request_from_prompt("a reel in D major, 16 bars", phrase_repeats=False)
     assert plain.repeats == () and plain.shared_ending == 0
+
+
+def test_candidates_equal_on_the_request_are_ranked_by_their_style():
+    from partita.mir.musicality import corpus_pieces
+
+    jig = corpus_pieces("jig")[0].text
+    share, close = C.style_rank(jig, "jig")
+    assert share > 0.7 and 0 < close <= 1                        # a real jig lies inside the jig bands
+    scale = "X:1\nM:6/8\nL:1/8\nK:G\n" + "|".join(["GAB cde"] * 8) + "|]\n"
+    assert C.style_rank(scale, "jig") < (share, close)           # a scale run is a poor jig
+    assert C.style_rank(jig, None) == (0.0, 0.0) and C.style_rank("not a tune", "jig") == (0.0, 0.0)
+    req, _ = C.request_from_prompt("a jig in G major")
+    assert req.style == "jig" and "Q:" in req.prompt_text()
+    song, _ = C.request_from_prompt("a German folk song in F major, 16 bars")
+    assert song.style == "german_folk" and song.rhythm == C.SONG_RHYTHM and "Q:" not in song.prompt_text()
+    result = C.compose(tiny().eval(), req.__class__(sections=1, bars_per_section=2, style="jig"), candidates=2, seed=0)
+    assert all("musicality" in r for r in result.candidates)
