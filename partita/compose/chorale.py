@@ -51,18 +51,25 @@ beat: below the cost of a skip against a step, so a tune's thirds fill in, far a
 step's, so the line keeps the tune's contour."""
 
 
+CHORD_STAY = 0.0
+"""The harmoniser's welcome of the same chord on the next beat (0.15 for tunes' chords a bar):
+Bach's chorales change chord on about nine beats in ten."""
+FIFTH_WELCOME = 0.4
+"""The harmoniser's extra welcome of a root falling a fifth (Bach: about 0.38 of root motions)."""
 INNER_CENTRES = {1: 65.5, 2: 60.0}
 """Where Bach's alto and tenor lie (their mean pitch over the corpus's chorales: 65.4 and 59.7,
 each within about 1.5 semitones from chorale to chorale)."""
 INNER_WEIGHT = 0.15
 """Cost per semitone an alto or tenor note lies more than 6 semitones from its centre."""
-SPAN_WEIGHT = 0.5
-"""Cost per semitone the soprano and the bass lie more than 4 semitones from 20 apart."""
+SPAN_WEIGHT = 0.3
+"""Cost per semitone the soprano and the bass lie more than 5 semitones from 20 apart."""
+BASS_MOTION = 0.35
+"""Cost per semitone the bass moves (Bach's basses span 18 semitones a chorale, median)."""
 REPEAT_BOOST = 1.6
 """The beat skeleton repeats notes this much more often than the corpus's finished sopranos:
 some repeats become held half notes and neighbour eighths (see :func:`write_chorale`)."""
 TESSITURA_WEIGHT = 0.6
-"""Cost (nats) per semitone a soprano note lies more than 6 semitones from the middle of the
+"""Cost (nats) per semitone a soprano note lies more than 5 semitones from the middle of the
 tune (moved into the soprano's range)."""
 
 
@@ -113,7 +120,7 @@ def chorale_soprano(tune: list[tuple[int, int, int]], beats: int, beat_ticks: in
     # a chorale soprano spans about an octave (the corpus median: 12 semitones); a folk tune
     # often spans more: notes far from the tune's middle cost more
     centre = float(np.clip(np.median(pitches) + shift, lo + 6, hi - 6)) if pitches else (lo + hi) / 2
-    tessitura = TESSITURA_WEIGHT * np.maximum(0.0, np.abs(cands - centre) - 6)
+    tessitura = TESSITURA_WEIGHT * np.maximum(0.0, np.abs(cands - centre) - 5)
     heres = []
     for b, opts in enumerate(options):
         here = TUNE_WEIGHT * np.min(np.abs(cands[:, None] - (np.array(opts)[None, :] + shift)), axis=1) + tessitura
@@ -200,7 +207,7 @@ def _transition_cost(prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     # leap where a chord change asks: Bach's alto and tenor leap a fourth or more in about one
     # move in ten (0.095, the corpus median), and span about an octave. 0.2 a semitone gives
     # 0.10 over 25 folk tunes voiced as chorales (0.3 gave 0.05)
-    cost = 0.2 * (np.abs(d[..., 1]) + np.abs(d[..., 2])) + 0.5 * np.abs(d[..., 3])
+    cost = 0.2 * (np.abs(d[..., 1]) + np.abs(d[..., 2])) + BASS_MOTION * np.abs(d[..., 3])
     cost += 1.2 * ((d[..., 1] == 0).astype(float) + (d[..., 2] == 0))
     cost += 4.0 * (np.abs(d[..., 3]) > 7)
     for i, j in itertools.combinations(range(4), 2):
@@ -227,10 +234,10 @@ def voice(soprano: list[int], chords: list[str], key: tuple[int, str]) -> list[t
     if layers and layers[-1][:, 4].any():   # the final chord in root position
         layers[-1] = layers[-1][layers[-1][:, 4] == 1]
     # root position welcome; soprano and bass about the corpus's distance apart (its median
-    # outer span: 20 semitones), more than 4 semitones off it costs
+    # outer span: 20 semitones), more than 5 semitones off it costs
     def welcome(v: np.ndarray) -> np.ndarray:
         inner = sum(np.maximum(0, np.abs(v[:, i] - INNER_CENTRES[i]) - 6) for i in (1, 2))
-        return -2.0 * v[:, 4] + SPAN_WEIGHT * np.maximum(0, np.abs(v[:, 0] - v[:, 3] - 20) - 4) + INNER_WEIGHT * inner
+        return -2.0 * v[:, 4] + SPAN_WEIGHT * np.maximum(0, np.abs(v[:, 0] - v[:, 3] - 20) - 5) + INNER_WEIGHT * inner
 
     path = cheapest_path(welcome(layers[0]), (((_transition_cost(prev, nxt), welcome(nxt)[None, :]), 0.0)
                                               for prev, nxt in zip(layers, layers[1:], strict=False)))
@@ -254,7 +261,7 @@ def write_chorale(tune: list[tuple[int, int, int]], key: tuple[int, str], meter:
     # and cadence: the harmoniser favours the tonic or the dominant there
     chords = harmonize([(i * beat, beat, p) for i, p in enumerate(sop)], key, bar_ticks=per_bar * beat,
                        beat_ticks=beat, bars=bars, per_bar=per_bar, change_penalty=0.0,
-                       cadences=[i for i in range(beats) if (i + 1) % phrase == 0])
+                       cadences=[i for i in range(beats) if (i + 1) % phrase == 0], stay=CHORD_STAY, fifth=FIFTH_WELCOME)
     rows = voice(sop, chords, key)
     voices: dict[str, list[tuple[int, int, int]]] = {v: [] for v in RANGES}
     for i, row in enumerate(rows):

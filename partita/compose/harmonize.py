@@ -132,7 +132,8 @@ def sampled_path(first: np.ndarray, steps: Iterable[tuple[Sequence[np.ndarray], 
 
 
 def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_ticks: int, bars: int,
-              per_bar: int = 1, change_penalty: float = 0.35, cadences: Sequence[int] = ()) -> list[str]:
+              per_bar: int = 1, change_penalty: float = 0.35, cadences: Sequence[int] = (),
+              stay: float = 0.15, fifth: float = 0.0) -> list[str]:
     """One chord label per span (``bars * per_bar`` spans of ``bar_ticks / per_bar``).
 
     Args:
@@ -143,6 +144,10 @@ def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_tick
         per_bar: chord changes per bar at most (the style's harmonic rhythm: 1 or 2).
         change_penalty: the cost of a change of chord inside a bar (between bar lines).
         cadences: spans that end a phrase: the tonic or the dominant is favoured there.
+        stay: the welcome of the same chord again (a tune's chord a bar holds; a chorale's
+            chord a beat changes on nine beats in ten).
+        fifth: an extra welcome of a root moving down a fifth (up a fourth), the commonest
+            progression of Bach's chorales.
     """
     chords = chord_set(key)
     n = bars * per_bar
@@ -164,7 +169,8 @@ def harmonize(melody: Melody, key: tuple[int, str], *, bar_ticks: int, beat_tick
                 local[i, tonic_i] += 0.5
                 if dominant_i is not None:
                     local[i, dominant_i] += 0.4
-    move = np.array([[(0.15 if a == b else _MOVES.get((degrees[a], degrees[b]), 0.0)) for b in range(len(chords))]
+    move = np.array([[(stay if a == b else _MOVES.get((degrees[a], degrees[b]), 0.0)
+                       + (fifth if (degrees[b] - degrees[a]) % 12 == 5 else 0.0)) for b in range(len(chords))]
                      for a in range(len(chords))])
     # changing chord in the middle of a bar needs a reason (weak-span change penalty)
     if not n:
