@@ -141,3 +141,14 @@ def test_the_files_of_a_piece_are_written_as_a_set(tmp_path, monkeypatch):
     # nothing of the failed set arrived, the earlier set is whole, no staging folder is left
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     assert all(p.exists() for p in first.values())
+
+
+def test_warm_up_loads_what_forked_candidates_share():
+    from partita.compose import folk
+    from partita.compose.text_to_midi import warm_up
+
+    folk.abc_model.cache_clear()
+    warm_up("figaro")
+    assert folk.abc_model.cache_info().currsize == 0         # only what the writer needs
+    warm_up("tune")
+    assert folk.abc_model.cache_info().currsize == 1
