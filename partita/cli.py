@@ -62,7 +62,8 @@ def add_data(sub: argparse._SubParsersAction) -> None:
 
 
 def add_data_build(sub: argparse._SubParsersAction) -> None:
-    b = sub.add_parser("build", help="parse the corpus once into the cache (parquet)")
+    b = sub.add_parser("build", help="parse the corpus once into the cache (parquet); building again parses only "
+                       "the pieces whose source changed")
     b.add_argument("--datasets", help="comma-separated: abc_tunes,chorales,classical (default: all)")
     b.add_argument("--midi-folder", help="also build a folder of your own MIDI files")
     b.add_argument("--jsonl", help="also build a MidiCaps-style jsonl of captions and MIDI paths")
@@ -905,7 +906,9 @@ def add_train_theme(sub: argparse._SubParsersAction) -> None:
     tm.add_argument("--baseline", action="store_true")
     tm.add_argument("--embedder", help="theme retrieval embedder (default: the shipped checkpoints/theme-embedder)")
     tm.add_argument("--resume", action="store_true", help="continue the model in the output folder for --steps more")
-    add_training_options(tm, steps=2000, batch_size=16, limit_help="only this many corpus tunes")
+    tm.add_argument("--data", help="train on shards from `partita data shard ... --tokenizer remi` (their valid "
+                    "split is held out) instead of the corpus")
+    add_training_options(tm, steps=2000, batch_size=16, limit_help="only this many corpus tunes (or shard pieces)")
     tm.set_defaults(func=_train_theme)
 
 
@@ -918,7 +921,7 @@ def _train_theme(args: argparse.Namespace) -> int:
     out = args.output or ("checkpoints/theme-prompt" if args.baseline else "checkpoints/theme")
     record = train(out, embedder_path=checkpoints.resolve(args.embedder, "theme-embedder"), config=config,
                    steps=args.steps, batch_size=args.batch_size, lr=args.lr, limit=args.limit, seed=args.seed,
-                   threads=args.threads, progress=not args.quiet, resume=args.resume)
+                   threads=args.threads, progress=not args.quiet, resume=args.resume, data=args.data)
     print(f"wrote {out}: {record['steps']} steps, held-out loss {record['heldout']['heldout_loss']}")
     return 0
 

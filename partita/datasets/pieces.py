@@ -69,9 +69,17 @@ class Piece:
         suffix = Path(self.source).suffix.lower()
         if suffix in score_io.MIDI_SUFFIXES + score_io.ABC_SUFFIXES:
             return score_io.read(self.source, tune=self.tune)
+        if suffix == ".krn":
+            from partita.datasets.kern import read_kern
+
+            fast = read_kern(self.source)  # None: the file needs music21's full Humdrum parser
+            if fast is not None:
+                return fast
         from music21 import converter
 
-        return score_io.from_music21(converter.parse(self.source))
+        # music21's own pickle cache is neither read nor written: writing a pickle of a new file
+        # and thawing it back cost more than the parse, and the build never parses a file twice
+        return score_io.from_music21(converter.parse(self.source, forceSource=True, storePickle=False))
 
     def record(self) -> dict[str, Any]:
         """The piece's metadata as a flat dict (for tables and the cache)."""

@@ -14,10 +14,12 @@ with; alignment restarts at every bar line, so a varied bar does not shift the b
 
 from __future__ import annotations
 
+import functools
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from symusic import Note, Score, Tempo, TimeSignature, Track
@@ -175,18 +177,27 @@ def corpus_pairs(split: str, embedder, limit: int | None = None, bars: int = 2, 
 
 def _retrieve_pairs(split: str, embedder, limit: int | None, bars: int, seed: int,  # noqa: ANN001
                     progress: bool) -> list[Pair]:
-    from tqdm import tqdm
-
     from partita import datasets
-    from partita.symbolic.theme.retrieval import find_themes, melody_notes
 
     rng = random.Random(seed)
     pieces = list(datasets.load("abc_tunes", split=split))
     rng.shuffle(pieces)
+    return pairs_of([p.score for p in pieces[: limit or None]], embedder, bars, desc=f"theme pairs ({split})",
+                    progress=progress)
+
+
+def pairs_of(scores: Sequence[Callable[[], Score]], embedder, bars: int = 2, *,  # noqa: ANN001
+             desc: str = "theme pairs", progress: bool = True) -> list[Pair]:
+    """Pairs from pieces (each given as a function that makes its score) whose retrieved
+    theme returns at least twice; a piece that cannot be read or has no theme is skipped."""
+    from tqdm import tqdm
+
+    from partita.symbolic.theme.retrieval import find_themes, melody_notes
+
     out = []
-    for p in tqdm(pieces[: limit or None], desc=f"theme pairs ({split})", disable=not progress):
+    for make in tqdm(scores, desc=desc, disable=not progress):
         try:
-            score = p.score()
+            score = make()
             found = find_themes(embedder, score, bars=bars, top=1)
         except Exception:  # noqa: BLE001 - no bars, too short
             continue
@@ -197,3 +208,28 @@ def _retrieve_pairs(split: str, embedder, limit: int | None, bars: int, seed: in
         notes = melody_notes(score)
         out.append(make_pair(notes, beats, [o - 1 for o in found[0].occurrences], bars))
     return out
+
+
+def shard_pairs(folder: str | Path, split: str, embedder, *, limit: int | None = None, bars: int = 2,  # noqa: ANN001
+                seed: int = 0, progress: bool = True, all_ranks: bool = False) -> list[Pair]:
+    """Pairs from one split of REMI shards (``partita data shard ... --tokenizer remi``): each
+    piece decoded from its ids, its theme retrieved as for the corpus. The train split is read
+    by rank (this process's shards only) unless ``all_ranks``; rows shuffled with ``seed``
+    and cut to ``limit``.
+
+    Raises:
+        InputError: no manifest in ``folder``.
+        PartitaError: shards of another tokenizer (or of REMI configured otherwise).
+    """
+    from partita.datasets.shard import matching_manifest
+    from partita.datasets.stream import ShardStream, read_split
+    from partita.tokenizers import by_name
+
+    remi = by_name("remi")
+    matching_manifest(folder, remi, "the Theme Transformer")
+    columns = ("id", "tokens")
+    rows = read_split(folder, split, columns) if all_ranks or split != "train" else \
+        list(ShardStream(folder, split, seed=seed, shuffle=False, columns=columns))
+    random.Random(seed).shuffle(rows)
+    makers = [functools.partial(remi.decode, row["tokens"]) for row in rows[: limit or None]]
+    return pairs_of(makers, embedder, bars, desc=f"theme pairs ({split} shards)", progress=progress)

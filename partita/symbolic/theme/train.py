@@ -23,7 +23,7 @@ from torch import nn
 
 from partita.errors import PartitaError
 from partita.symbolic.theme import retrieval
-from partita.symbolic.theme.data import PAD, VOCAB, Pair, batch, corpus_pairs
+from partita.symbolic.theme.data import PAD, VOCAB, Pair, batch, corpus_pairs, shard_pairs
 from partita.symbolic.theme.model import CONFIG_FILE, ThemeConfig, build, load, save
 from partita.symbolic.theme.retrieval import Segment, SegmentEmbedder, augment, features, nt_xent, segments
 from partita.training import FitConfig, adamw, fit, lr_at
@@ -60,8 +60,10 @@ def heldout_losses(model: nn.Module, pairs: Sequence[Pair], batch_size: int = 16
 
 def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | None = None, steps: int = 2000,
           batch_size: int = 16, lr: float = 1e-3, limit: int | None = None, seed: int = 0,
-          threads: int | None = None, progress: bool = True, save_every: int = 250, resume: bool = False) -> dict:
-    """Train a theme model (or the prompt baseline) on corpus tunes and their retrieved themes.
+          threads: int | None = None, progress: bool = True, save_every: int = 250, resume: bool = False,
+          data: str | Path | None = None) -> dict:
+    """Train a theme model (or the prompt baseline) on corpus tunes and their retrieved themes,
+    or on the pieces of REMI shards (``data``).
 
     AdamW (weight decay 0.01) at peak ``lr``: 100 warm-up steps, then cosine to 0 at
     ``steps``; gradients clipped to norm 1. Saved to ``out`` every ``save_every`` steps and
@@ -82,6 +84,9 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
         resume: continue the model in ``out`` for ``steps`` more steps (a new warm-up and
             cosine cycle; the optimiser state starts afresh); its held-out losses before
             are kept in the record's ``cycles``.
+        data: train on these REMI shards (``partita data shard ... --tokenizer remi``; this
+            process's train shards, held out: 300 pieces of their valid split, or of their test
+            split when valid is empty) instead of the corpus cache.
 
     Returns:
         The training record (``steps``, ``log``, ``heldout``...), also in ``out/training.json``.
@@ -92,10 +97,16 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
     config = config or ThemeConfig()
     embedder, _ = retrieval.load(embedder_path)
     t0 = time.perf_counter()
-    train_pairs = corpus_pairs("train", embedder, limit, seed=seed, progress=progress)
-    valid_pairs = corpus_pairs("valid", embedder, 300, seed=seed + 1, progress=progress)
+    if data is not None:
+        train_pairs = shard_pairs(data, "train", embedder, limit=limit, seed=seed, progress=progress)
+        valid_pairs = (shard_pairs(data, "valid", embedder, limit=300, seed=seed + 1, progress=progress)
+                       or shard_pairs(data, "test", embedder, limit=300, seed=seed + 1, progress=progress))
+    else:
+        train_pairs = corpus_pairs("train", embedder, limit, seed=seed, progress=progress)
+        valid_pairs = corpus_pairs("valid", embedder, 300, seed=seed + 1, progress=progress)
     if not train_pairs:
-        raise PartitaError("no theme pairs: build the corpus cache and train the theme embedder first")
+        raise PartitaError(f"{data}: no piece of these shards has a theme that returns" if data is not None
+                           else "no theme pairs: build the corpus cache and train the theme embedder first")
     out = Path(out)
     if resume and (out / CONFIG_FILE).exists():
         model, config = load(out)
@@ -106,6 +117,8 @@ def train(out: str | Path, *, embedder_path: str | Path, config: ThemeConfig | N
         model = build(config)
         record = {"config": asdict(config), "train_pairs": len(train_pairs), "valid_pairs": len(valid_pairs),
                   "data_seconds": round(time.perf_counter() - t0, 1), "steps": 0, "log": []}
+        if data is not None:
+            record["data"] = str(data)
     first = record["steps"]
     rng = np.random.default_rng(seed + first)
 
