@@ -127,3 +127,20 @@ def test_candidates_equal_on_the_request_are_ranked_by_their_style():
     assert song.style == "german_folk" and song.rhythm == C.SONG_RHYTHM and "Q:" not in song.prompt_text()
     result = C.compose(tiny().eval(), req.__class__(sections=1, bars_per_section=2, style="jig"), candidates=2, seed=0)
     assert all("musicality" in r for r in result.candidates)
+
+
+def test_a_repeat_penalty_keeps_the_model_from_repeating_its_last_note(one_tune_model):
+    import re
+
+    from partita.symbolic.abc.sample import NOTE_LETTERS
+
+    req = C.TuneRequest(sections=1, bars_per_section=4, meter=(4, 4), key=(2, "major"), rhythm="reel")
+
+    def letters(penalty: float) -> list[str]:
+        text, _, _ = C.write_candidate(one_tune_model, req.prompt_text(), req, seed=3, repeat_penalty=penalty)
+        body = text[len(req.prompt_text()):]
+        return re.findall(f"[{NOTE_LETTERS}]", body)
+
+    free, held = letters(0.0), letters(50.0)
+    repeats = [sum(a == b for a, b in zip(x, x[1:], strict=False)) for x in (free, held)]
+    assert held and repeats[1] < repeats[0] and repeats[1] <= 1   # (a guard's forced bar may still repeat one)
