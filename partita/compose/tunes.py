@@ -219,8 +219,9 @@ def write_candidate(model: BarPatchModel, prompt_text: str, request: TuneRequest
 def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, seed: int = 0,
             top_p: float = 0.9, temperature: float = 1.0, guarded: bool = True) -> TuneResult:
     """Tunes from the model for the request (seeds ``seed * candidates, ...``: see :func:`partita.compose.rerank.best_of_n`); the one that
-    honours it best (:func:`tune_rank`: valid, sections, bars, form, key, meter, fewest
-    repaired bars, in that order; the earliest among equals) is kept. ``guarded`` writes
+    honours it best (:func:`tune_rank`: valid, sections, bars, form, key, meter, in that
+    order), then is most like its style (:func:`style_rank`), then has the fewest repaired
+    bars, is kept (the earliest among equals). ``guarded`` writes
     each under a :class:`FormGuard` (bars that fill the meter, barlines where the form puts
     them); without it the model's text stands as sampled."""
     from partita.compose.rerank import best_of_n
@@ -237,10 +238,11 @@ def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, 
 
     def judge(c: tuple[str, dict, float]) -> tuple[dict, tuple]:
         # the request first (form, key, meter...), then how much the tune looks like real tunes
-        # of its style: inside the corpus's bands, then near its medians
+        # of its style (inside the corpus's bands, then near its medians), then fewer repairs
         fit = style_rank(c[0], request.style)
         c[1]["musicality"] = None if fit[0] != fit[0] else round(fit[0], 3)
-        return c[1], (*tune_rank(c[1]), *fit)
+        rank = tune_rank(c[1])   # its last term (fewer repaired bars) after the style: a repaired bar is no control
+        return c[1], (*rank[:-1], *fit, rank[-1])
 
     chosen, written = best_of_n(write, judge, n=candidates, seed=seed)
     return TuneResult(chosen.value[0], request, chosen.report, [c.report for c in written],
