@@ -455,6 +455,11 @@ def _check_xml(text: str, p: Path, *, musicxml: bool = True) -> None:
             numbers = [int(n) for n in re.findall(r"\d+", value)] or [0]
             if sum(numbers) > cap or min(numbers) < 1:
                 raise InputError(p, f"time signature <{tag}>{value}</{tag}> is outside 1-{cap}")
+    for value in re.findall(r"<fifths>\s*([^<]*?)\s*</fifths>", text):
+        # music21 walks the circle of fifths one step at a time (2**31 steps: a hang); a Score
+        # holds -7 to 7 sharps (check_score_limits)
+        if not re.fullmatch(r"[+-]?\d{1,3}", value) or not -7 <= int(value) <= 7:
+            raise InputError(p, f"key signature <fifths>{value[:20]}</fifths> is outside -7 to 7")
     divisions = []
     for value in re.findall(r"<divisions>\s*([^<]*?)\s*</divisions>", text):
         try:
@@ -548,6 +553,8 @@ def abc_to_score(tune_text: str, *, header: str = "", source: str | Path = "<abc
         raise InputError(source, f"music21 cannot parse this ABC tune ({_one_line(exc)})") from None
     score = _from_music21_checked(stream, source)
     for track, (program, drum) in zip(score.tracks, _abc_voice_programs(full), strict=False):
+        if program is not None and not 0 <= program <= 127:  # symusic's TypeError otherwise
+            raise InputError(source, f"%%MIDI program {program}: MIDI programs are 0-127")
         if program is not None:
             track.program = program
         track.is_drum = drum
@@ -574,6 +581,17 @@ _ABC_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
 _ABC_INLINE_FIELD = re.compile(r"\[([A-Za-z]):([^\]\n]*)\]")
 _ABC_NOTE = re.compile(r"[_=^]*([A-Ga-gzxZX])[,']*(\d*)((?:/+\d*)?)")
 _ABC_BAR_LINE = re.compile(r"\|+|::")
+_ABC_SLUR = re.compile(r"\((?!\d)|\)")   # "(3" starts a tuplet, not a slur
+
+
+def _check_slurs(cost: int, source: str | Path) -> None:
+    """Refuse slurs whose squared lengths add up past the square of the notes a tune may have
+    (one slur over all of them: about 4 s of music21's time)."""
+    from partita import limits
+
+    if cost > limits.MAX_ABC_ELEMENTS ** 2:
+        raise InputError(source, "slurs span too many notes (an unclosed or repeated '('?); partita reads slurs "
+                         f"of at most {limits.MAX_ABC_ELEMENTS:,} notes in all")
 _ABC_ADDITIVE_METER = re.compile(r"^\(?\s*(\d+(?:\s*\+\s*\d+)+)\s*\)?\s*/\s*(\d+)\s*$")
 
 
@@ -593,7 +611,17 @@ def check_abc_limits(text: str, source: str | Path = "<abc>") -> str:
     unit = Fraction(1, 8)
     elements, bars, quarters = 0, 0, Fraction(0)
     voices: set[str] = set()
+    first: tuple[int, int, Fraction] | None = None   # the counts when the first voice was named
+    # music21 spends on a slur a time that grows with the square of the notes under it (an
+    # unclosed "(" runs to the end of the voice): open slurs are kept as the count of their
+    # starting elements n, sum s and sum of squares q, so that sum((e - start)^2) = n e^2 - 2 e s + q
+    slurs: list[int] = []
+    slur_cost = 0
     out = []
+
+    def open_slurs_cost(at: int) -> int:
+        return sum((at - start) ** 2 for start in slurs) if len(slurs) < 64 else \
+            len(slurs) * at * at - 2 * at * sum(slurs) + sum(x * x for x in slurs)
 
     def meter(value: str) -> str:
         value = value.split("%")[0].strip()
@@ -631,7 +659,10 @@ def check_abc_limits(text: str, source: str | Path = "<abc>") -> str:
             elif name == "L":
                 unit = unit_length(value)
             elif name == "V":
+                first = first or (elements, bars, quarters)
                 voices.add(value.split()[0] if value.split() else "")
+                slur_cost += open_slurs_cost(elements)   # a voice's slurs end with it
+                slurs.clear()
             out.append(line)
             continue
         out.append(line)
@@ -644,7 +675,10 @@ def check_abc_limits(text: str, source: str | Path = "<abc>") -> str:
             elif m.group(1) == "L":
                 unit = unit_length(m.group(2))
             elif m.group(1) == "V":
+                first = first or (elements, bars, quarters)
                 voices.add(m.group(2).split()[0] if m.group(2).split() else "")
+                slur_cost += open_slurs_cost(elements)
+                slurs.clear()
         if len(voices) > limits.MAX_ABC_VOICES:
             raise InputError(source, f"tune of more than {limits.MAX_ABC_VOICES} voices; partita reads at most "
                              f"{limits.MAX_ABC_VOICES}")
@@ -671,6 +705,24 @@ def check_abc_limits(text: str, source: str | Path = "<abc>") -> str:
         if quarters > limits.MAX_ABC_QUARTERS:
             raise InputError(source, f"notes and rests add up to more than {limits.MAX_ABC_QUARTERS:,} quarter "
                              "notes; partita reads no longer tunes")
+        if "(" in body or ")" in body:
+            starts = [m.start() for m in _ABC_NOTE.finditer(body)]
+            before = elements - len(starts)
+            for m in _ABC_SLUR.finditer(body):
+                at = before + bisect.bisect(starts, m.start())
+                if m.group() == "(":
+                    slurs.append(at)
+                elif slurs:
+                    slur_cost += (at - slurs.pop()) ** 2
+        if slurs or slur_cost:
+            _check_slurs(slur_cost + open_slurs_cost(elements), source)
+    copies = len(voices) - 1   # music21 gives every voice the notes written before the first V: field
+    if first is not None and copies > 0 and first[0] and (
+            elements + first[0] * copies > limits.MAX_ABC_ELEMENTS or bars + first[1] * copies > limits.MAX_ABC_BARS
+            or quarters + first[2] * copies > limits.MAX_ABC_QUARTERS):
+        raise InputError(source, f"{len(voices)} voices each repeat the {first[0]:,} notes written before the first "
+                         f"V: field: past the limits of {limits.MAX_ABC_ELEMENTS:,} notes, "
+                         f"{limits.MAX_ABC_BARS:,} bars or {limits.MAX_ABC_QUARTERS:,} quarter notes")
     return "\n".join(out) + "\n"
 
 
@@ -764,7 +816,8 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
         if inst is None:
             found = flat.getElementsByClass(instrument.Instrument)
             inst = found.first() if found else None
-        inst = _specific_instrument(inst, part.partName)
+        part_name = getattr(part, "partName", None)  # a Score without parts (a broken file) has none
+        inst = _specific_instrument(inst, part_name)
         program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
         is_drum = bool(
             inst is not None
@@ -775,7 +828,7 @@ def from_music21(stream: music21.stream.Stream, tpq: int = TPQ) -> Score:
                 or inst.midiChannel == DRUM_CHANNEL
             )
         )
-        name = (part.partName or (inst.instrumentName if inst is not None else None) or f"part {index + 1}")
+        name = (part_name or (inst.instrumentName if inst is not None else None) or f"part {index + 1}")
         track = Track(str(name), int(program), is_drum)
         track.notes.extend(_notes_of(flat, ticks))
         for mm in flat.getElementsByClass(tempo.MetronomeMark):

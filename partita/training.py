@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,24 +51,55 @@ def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: tor
     return loss.item()
 
 
+RESUME_KEY = "resume_state"   # in training.json: the folder of fit's state at that step (intermediate saves)
+RESUME_DIR = "fit-state"
+_SAVING: dict = {}            # set by fit while a family's save callback runs: accelerator, step, keep
+
+
 def save_state(model: torch.nn.Module, folder: str | Path, config_file: str, config: dict,
                record: dict | None = None, skip: tuple[str, ...] = ()) -> Path:
     """Weights (safetensors, written atomically; ``skip``: tied copies), the config as JSON,
-    and the training record."""
+    and the training record.
+
+    Called from inside :func:`fit` (a family's ``save``) at a step before the end of the
+    schedule, it also keeps fit's whole training state (weights, optimiser, random generators)
+    in ``folder/fit-state/step-N`` and names it in ``training.json`` (``resume_state``), which
+    is written last: the record is the commit of the set. A run killed at any moment of the
+    save leaves a ``training.json`` whose step, state and record belong together (the old ones
+    or the new ones), and a resumed :func:`fit` continues from that state exactly as an
+    uninterrupted run would. The save at the end of the schedule keeps no state."""
+    import shutil
+
     from safetensors.torch import save_file
+
+    from partita.fileio import atomic_path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    states = folder / RESUME_DIR
+    resume = None
+    if record is not None and _SAVING.get("keep"):
+        resume = states / f"step-{_SAVING['step']:08d}"
+        shutil.rmtree(resume, ignore_errors=True)     # what a killed save of the same step left
+        _SAVING["accelerator"].save_state(str(resume), safe_serialization=True)
     state = {k: v.contiguous() for k, v in model.state_dict().items() if k not in skip}
     tmp = folder / (MODEL_FILE + ".tmp")
     save_file(state, str(tmp))
     tmp.replace(folder / MODEL_FILE)
-    from partita.fileio import atomic_path
-
+    if record is not None:
+        record = {k: v for k, v in record.items() if k != RESUME_KEY}
+        if resume is not None:
+            record[RESUME_KEY] = str(resume.resolve())
     for name, data in ((config_file, config), ("training.json", record)):
         if data is not None:      # a reader, or a kill mid-write, never sees half a JSON file
             with atomic_path(folder / name) as part:
                 part.write_text(json.dumps(data, indent=1))
+    if record is not None and states.is_dir():   # the states no record names any more
+        for old in states.iterdir():
+            if resume is None or old.name != resume.name:
+                shutil.rmtree(old, ignore_errors=True)
+        if resume is None:
+            shutil.rmtree(states, ignore_errors=True)
     return folder
 
 
@@ -99,7 +131,10 @@ class FitConfig:
             ``"bf16"`` or ``"fp16"``.
         state_dir: where ``fit`` keeps its own resumable state (weights, optimiser, random
             generators, step) at every evaluation or save; a call that finds a state there
-            continues from its step. None: no state (a family's own ``save`` still runs).
+            continues from its step. None: no state of its own; a family whose ``save`` writes
+            with :func:`save_state` then keeps it in its checkpoint folder at every save before
+            the end of the schedule, and a resumed run (``start_step`` and the ``record`` of
+            that ``training.json``) continues from it.
         metrics: a JSONL file that gets one line per logged step and per evaluation.
         cpu: train on the CPU even where a GPU is present.
         find_unused: let DDP look for parameters a step's loss does not reach (needed by
@@ -228,6 +263,32 @@ def _save_fit_state(accelerator: Any, state_dir: Path, step: int, record: dict) 
     accelerator.wait_for_everyone()
 
 
+def _drop_metrics_after(path: Path | None, step: int) -> None:
+    """The lines a killed run wrote to its metrics file past ``step``, the step its resumed
+    run starts from, removed (those steps are trained again): the file then reads as an
+    uninterrupted run's."""
+    if path is None or not path.is_file():
+        return
+    from partita.fileio import atomic_path
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    keep = []
+    for line in lines:
+        try:
+            at = json.loads(line).get("step", 0)
+        except (ValueError, AttributeError):
+            at = 0
+        if not isinstance(at, int) or at <= step:
+            keep.append(line)
+    if len(keep) == len(lines):
+        return
+    if not keep:
+        path.unlink()
+        return
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+
+
 def _log_metrics(path: Path | None, entry: dict) -> None:
     if path is None:
         return
@@ -277,6 +338,8 @@ def fit(model: torch.nn.Module, next_batch: Callable[[int], Any], loss_of: Calla
     wrapped, opt = accelerator.prepare(objective, opt)
     state_dir = Path(config.state_dir) if config.state_dir is not None else None
     resumed = saved_step(state_dir)
+    kept = record.pop(RESUME_KEY, None)   # a family's record, saved by save_state during a run
+    restored = resumed is not None
     if resumed is not None:
         saved = json.loads((state_dir / STATE_FILE).read_text())
         accelerator.load_state(str(state_dir / saved["folder"]))
@@ -284,7 +347,17 @@ def fit(model: torch.nn.Module, next_batch: Callable[[int], Any], loss_of: Calla
         record.clear()
         record.update(saved["record"])
         record.setdefault("log", [])
+    elif kept is not None and accelerator.num_processes == 1:
+        kept_dir = Path(kept)
+        if kept_dir.is_dir() and kept_dir.name == f"step-{start_step:08d}" and kept_dir.parent.name == RESUME_DIR:
+            accelerator.load_state(str(kept_dir))    # the weights, optimiser and generators of that step
+            restored = True
+        else:
+            print(f"partita: the training state {kept} is gone; resuming step {start_step} from the weights "
+                  "alone (a new optimiser state)", file=sys.stderr)
     metrics = Path(config.metrics) if config.metrics is not None and accelerator.is_main_process else None
+    if restored:
+        _drop_metrics_after(metrics, start_step)
     accumulate = max(1, config.accumulate)
     last = config.steps if config.stop_after is None else min(config.steps, start_step + config.stop_after)
     spent = float(record.get("train_seconds", 0.0))
@@ -332,7 +405,13 @@ def fit(model: torch.nn.Module, next_batch: Callable[[int], Any], loss_of: Calla
                 record["log"].append({"step": done, **held})
                 _log_metrics(metrics, {"step": done, "heldout": held})
             if save is not None and accelerator.is_main_process:
-                save(model, record)
+                # one process: save_state may keep fit's state beside the family's checkpoint
+                keep = done < config.steps and accelerator.num_processes == 1 and state_dir is None
+                _SAVING.update(accelerator=accelerator, step=done, keep=keep)
+                try:
+                    save(model, record)
+                finally:
+                    _SAVING.clear()
             if state_dir is not None:
                 _save_fit_state(accelerator, state_dir, done, record)
             accelerator.wait_for_everyone()

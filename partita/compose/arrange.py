@@ -130,8 +130,9 @@ def melody_notes(plan: Plan, program: int, rng: random.Random) -> list[Note]:
             if idx in (0, len(pool) - 1):
                 idx = max(0, min(len(pool) - 1, idx - 2 * (1 if idx else -1)))
             candidate = pool[idx]
-            if strong:  # chord tones on strong beats
-                candidate = min((p for p in pool if p % 12 in chord_pcs), key=lambda p: abs(p - candidate))
+            if strong:  # chord tones on strong beats (a chord with none in the key's scale: its own tones)
+                tones = [p for p in pool if p % 12 in chord_pcs] or [p for p in range(lo, hi + 1) if p % 12 in chord_pcs]
+                candidate = min(tones, key=lambda p: abs(p - candidate)) if tones else candidate
             current = candidate
             dur = (nxt - onset) * 0.95
             written.append((onset, dur, candidate))
