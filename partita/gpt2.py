@@ -70,10 +70,6 @@ class GPT2Config:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
         return {**self.extra, **out, "model_type": "gpt2"}
 
-    @property
-    def hidden_size(self) -> int:
-        return self.n_embd
-
 
 class Conv1D(nn.Module):
     """GPT-2's linear layer, its weight stored (in, out)."""
@@ -196,7 +192,7 @@ class GPT2Model(nn.Module):
 
     def forward(self, input_ids: torch.Tensor | None = None, *, inputs_embeds: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, past_key_values: list | None = None,
-                cache: list | None = None, use_cache: bool = False, **_: Any) -> Output:
+                cache: list | None = None, use_cache: bool = False) -> Output:
         past = past_key_values if past_key_values is not None else cache
         x = self.wte(input_ids) if inputs_embeds is None else inputs_embeds
         seen = 0 if not past else past[0][0].shape[2]
@@ -260,7 +256,7 @@ class GPT2LMHeadModel(nn.Module):
             Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, *, dtype: torch.dtype = torch.float32, **_: Any) -> GPT2LMHeadModel:
+    def from_pretrained(cls, folder: str | Path, *, dtype: torch.dtype = torch.float32) -> GPT2LMHeadModel:
         """The model saved in ``folder`` (``config.json`` + ``model.safetensors``), in
         ``dtype`` and eval mode. Never the network.
 

@@ -71,7 +71,7 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
     """The ABC model's request for filled Attributes (key, meter, tempo, bars): 8-bar strains,
     the second phrase of each opening as the first did, a new strain closing with the first
     strain's last bar (:func:`partita.compose.tunes.phrase_form`)."""
-    from partita.compose.tunes import SONG_RHYTHM, TuneRequest, phrase_form
+    from partita.compose.tunes import TuneRequest, as_song, phrase_form
     from partita.errors import PartitaError
 
     style = tune_style(attrs)
@@ -80,13 +80,9 @@ def tune_request(attrs: Attributes, seed: int = 0):  # noqa: ANN201 - a compose.
         sections, per_section, form = form_for(bars_for(attrs), repeated_strains=not song)
     except ValueError as exc:
         raise PartitaError(f"the tune writer: {exc} (ask for another length, or another --writer)") from None
-    # a German folk song is asked for as the Essen collection writes its songs: their
-    # commonest R: field and no Q: field (the dance collections' headers have one)
-    return phrase_form(TuneRequest(sections=sections, bars_per_section=per_section, form=form,
-                                   meter=tuple(attrs.meter), key=tuple(attrs.key),
-                                   tempo=None if song else attrs.tempo,
-                                   rhythm=SONG_RHYTHM if song else style if style in TUNE_DANCES else None), seed)
-
+    request = TuneRequest(sections=sections, bars_per_section=per_section, form=form, meter=tuple(attrs.meter),
+                          key=tuple(attrs.key), tempo=attrs.tempo, rhythm=style if style in TUNE_DANCES else None)
+    return phrase_form(as_song(request) if song else request, seed)
 
 
 @functools.lru_cache(maxsize=2)

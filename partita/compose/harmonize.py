@@ -114,12 +114,9 @@ def sampled_path(first: np.ndarray, steps: Iterable[tuple[Sequence[np.ndarray], 
     alpha = -np.asarray(first, dtype=float)
     alphas, moves = [alpha], []
     for terms, here in steps:
-        total = np.zeros((len(alpha), 1))
-        for term in terms:
-            total = total + term
-        total = np.broadcast_to(total, np.broadcast_shapes(total.shape, (len(alpha), np.size(here) or 1)))
-        moves.append(total)
+        total = sum(terms, np.zeros((len(alpha), 1)))
         scores = alpha[:, None] - total
+        moves.append(np.broadcast_to(total, scores.shape))
         top = scores.max(0)
         safe = np.where(np.isfinite(top), top, 0.0)
         with np.errstate(divide="ignore"):

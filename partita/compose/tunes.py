@@ -93,6 +93,15 @@ SONG_RHYTHM = "Romanze, Ballade, Lied"
 """The R: field a German folk song is asked for with (with "Liebes - Lied" the commonest of
 the Essen collection's songs, which have no Q: field)."""
 
+
+def as_song(request: TuneRequest) -> TuneRequest:
+    """The request with the header the Essen collection writes its German songs under: their
+    commonest R: field (:data:`SONG_RHYTHM`) and no Q: field (the dance collections' headers
+    have one)."""
+    from dataclasses import replace
+
+    return replace(request, rhythm=SONG_RHYTHM, tempo=None)
+
 PHRASE_REPEATS = (((4, 0), (5, 1)), ((4, 0),))
 """How the second phrase of an 8-bar strain opens, chosen by seed: with the first phrase's first
 two bars again, or its first bar (as most jigs and reels of the corpus do)."""
@@ -148,8 +157,8 @@ def request_from_prompt(prompt: str, *, sections: int | None = None, bars_per_se
     from partita.mir.musicality import style_of
 
     req.style = style_of((*attrs.style, *([dance] if dance else [])))
-    if req.style == "german_folk" and dance is None:   # asked for as the Essen collection writes its songs
-        req.rhythm, req.tempo = SONG_RHYTHM, None
+    if req.style == "german_folk" and dance is None:
+        req = as_song(req)
     req.check()
     if phrase_repeats:
         req = phrase_form(req, seed)

@@ -68,7 +68,7 @@ def generate_patch(model: BarPatchModel, prompt: Sequence[Sequence[int]], *, max
         state = out.last_hidden_state[:, -1]
         attempts: list[str] = []
         repeat = guard.forced() if guard is not None else None
-        last = next((c for p in reversed(patches) for c in reversed(p) if c in letters), None)
+        last = next((c for p in reversed(patches) for c in reversed(p) if c in letters), None) if repeat_penalty else None
         while repeat is None:
             chars = sample_chars(model, state, table, types, top_p, temperature, gen, end_allowed=guard is None,
                                  use_cache=use_cache, repeat_penalty=repeat_penalty, letters=letters, last=last)

