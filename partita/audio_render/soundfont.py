@@ -277,7 +277,7 @@ def render_tinysoundfont(score: Score, *, soundfont: str | Path | None = None,
     """
     import numpy as np
 
-    from partita.audio_render.mixing import db_to_gain
+    from partita.audio_render.mixing import audio_buffer, db_to_gain
 
     sf_path = check_soundfont(soundfont) if soundfont is not None else default_soundfont()
     sec = score.to("second")
@@ -295,7 +295,7 @@ def render_tinysoundfont(score: Score, *, soundfont: str | Path | None = None,
     events = events[events[:, 0] <= end]  # controls after the last note change nothing
 
     max_tail = int(round(max_tail_s * sample_rate))
-    audio = np.zeros((end + max_tail, 2), dtype=np.float32)
+    audio = audio_buffer(end + max_tail, 2)
     stat = os.stat(sf_path)
     with _LOCK:
         synth = _load(str(sf_path), stat.st_mtime_ns, sample_rate)
