@@ -33,6 +33,14 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def write_text_atomic(dest: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``dest`` through :func:`atomic_path`: the old file or the
+    whole new one, never a truncated one."""
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(dest)
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     """(line number, object) for every non-empty line of a jsonl file.
 

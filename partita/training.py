@@ -58,8 +58,23 @@ _SAVING: dict = {}            # set by fit while a family's save callback runs: 
 
 def save_state(model: torch.nn.Module, folder: str | Path, config_file: str, config: dict,
                record: dict | None = None, skip: tuple[str, ...] = ()) -> Path:
-    """Weights (safetensors, written atomically; ``skip``: tied copies), the config as JSON,
-    and the training record.
+    """Weights (safetensors, written atomically; ``skip``: tied copies), then the config and
+    the training record by :func:`commit_record`."""
+    from safetensors.torch import save_file
+
+    from partita.fileio import atomic_path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if k not in skip}
+    with atomic_path(folder / MODEL_FILE) as tmp:
+        save_file(state, str(tmp))
+    return commit_record(folder, record, {config_file: config})
+
+
+def commit_record(folder: str | Path, record: dict | None, files: dict[str, Any] | None = None) -> Path:
+    """The last step of every family's checkpoint save, once its weights are written (each
+    file atomically): the JSON ``files`` (name -> data), then the training record.
 
     Called from inside :func:`fit` (a family's ``save``) at a step before the end of the
     schedule, it also keeps fit's whole training state (weights, optimiser, random generators)
@@ -70,9 +85,7 @@ def save_state(model: torch.nn.Module, folder: str | Path, config_file: str, con
     uninterrupted run would. The save at the end of the schedule keeps no state."""
     import shutil
 
-    from safetensors.torch import save_file
-
-    from partita.fileio import atomic_path
+    from partita.fileio import write_text_atomic
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,19 +95,15 @@ def save_state(model: torch.nn.Module, folder: str | Path, config_file: str, con
         resume = states / f"step-{_SAVING['step']:08d}"
         shutil.rmtree(resume, ignore_errors=True)     # what a killed save of the same step left
         _SAVING["accelerator"].save_state(str(resume), safe_serialization=True)
-    state = {k: v.contiguous() for k, v in model.state_dict().items() if k not in skip}
-    tmp = folder / (MODEL_FILE + ".tmp")
-    save_file(state, str(tmp))
-    tmp.replace(folder / MODEL_FILE)
-    if record is not None:
-        record = {k: v for k, v in record.items() if k != RESUME_KEY}
-        if resume is not None:
-            record[RESUME_KEY] = str(resume.resolve())
-    for name, data in ((config_file, config), ("training.json", record)):
-        if data is not None:      # a reader, or a kill mid-write, never sees half a JSON file
-            with atomic_path(folder / name) as part:
-                part.write_text(json.dumps(data, indent=1))
-    if record is not None and states.is_dir():   # the states no record names any more
+    for name, data in (files or {}).items():
+        write_text_atomic(folder / name, json.dumps(data, indent=1))
+    if record is None:
+        return folder
+    record = {k: v for k, v in record.items() if k != RESUME_KEY}
+    if resume is not None:
+        record[RESUME_KEY] = str(resume.resolve())
+    write_text_atomic(folder / "training.json", json.dumps(record, indent=1))
+    if states.is_dir():   # the states no record names any more
         for old in states.iterdir():
             if resume is None or old.name != resume.name:
                 shutil.rmtree(old, ignore_errors=True)

@@ -444,10 +444,11 @@ class AbcTokenizer:
 
     def save(self, folder: str | Path) -> Path:
         """Write ``abc_tokenizer.json`` into ``folder``; returns the file's path."""
+        from partita.fileio import write_text_atomic
+
         path = Path(folder) / TOKENIZER_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.config(), indent=1) + "\n")
-        return path
+        return write_text_atomic(path, json.dumps(self.config(), indent=1) + "\n")
 
     @classmethod
     def load(cls, folder: str | Path) -> AbcTokenizer:

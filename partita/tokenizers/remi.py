@@ -270,10 +270,13 @@ class RemiTokenizer:
         Returns:
             The folder.
         """
+        from partita.fileio import atomic_path, write_text_atomic
+
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        self._tok.save(out / MIDITOK_FILE)
-        (out / RECORD_FILE).write_text(json.dumps(self.config(), indent=1) + "\n")
+        with atomic_path(out / MIDITOK_FILE) as tmp:
+            self._tok.save(tmp)
+        write_text_atomic(out / RECORD_FILE, json.dumps(self.config(), indent=1) + "\n")
         return out
 
     @classmethod

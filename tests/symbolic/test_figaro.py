@@ -6,6 +6,7 @@ import json
 import math
 import random
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -231,9 +232,17 @@ def test_two_training_steps_then_resume(vocab, chorale, tmp_path, monkeypatch):
     losses = [e["loss"] for e in first["log"] if "loss" in e]
     assert first["steps"] == 2 and len(losses) == 2 and all(math.isfinite(v) for v in losses)
     assert math.isfinite(first["heldout"]["remi_loss"])
-    assert json.loads((out / "training.json").read_text())["steps"] == 2
+    saved = json.loads((out / "training.json").read_text())
+    assert saved["steps"] == 2
+    # the save before the schedule's end keeps fit's state (optimiser moments, generators) and
+    # names it in the record, written last; the end of the schedule drops it
+    assert Path(saved["resume_state"]).name == "step-00000002"
+    assert (Path(saved["resume_state"]) / "optimizer.bin").is_file()
     again = FT.train(out, config=cfg, steps=4, batch_size=2, log_every=1, eval_every=2, threads=1, progress=False,
                      resume=True)
     assert again["steps"] == 4
     assert [e["step"] for e in again["log"] if "loss" in e] == [1, 2, 3, 4]
+    assert "resume_state" not in json.loads((out / "training.json").read_text())
+    assert not (out / "fit-state").exists()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]   # no temporary file left
     assert FM.load(out)[1] == replace(cfg, remi_size=vocab.offset, description_size=len(vocab.desc))

@@ -114,16 +114,18 @@ def save(model: DDSPPerformer, folder: str | Path, instrument: str, card: dict) 
     from safetensors.torch import save_file
 
     from partita.audio_render.ddsp.data import INSTRUMENTS
+    from partita.fileio import atomic_path
+    from partita.training import commit_record
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / MODEL_FILE))
+    with atomic_path(folder / MODEL_FILE) as tmp:
+        save_file(state, str(tmp))
     config = {"family": "ddsp", "instrument": instrument, "program": INSTRUMENTS[instrument][0],
               "model": model.config.to_dict(), "controls": "partita.audio_render.ddsp.controls.features v1",
               "torch": torch.__version__}
-    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1))
-    (folder / "training.json").write_text(json.dumps(card, indent=1))
+    commit_record(folder, card, {CONFIG_FILE: config})
 
 
 def checkpoint_info(folder: str | Path) -> dict:

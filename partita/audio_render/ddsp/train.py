@@ -176,7 +176,7 @@ def train(instrument: str, out: str | Path, *, steps: int = 3000, n_phrases: int
     Returns:
         The training card (also written as ``out/training.json``).
     """
-    from partita.training import FitConfig, fit
+    from partita.training import RESUME_KEY, FitConfig, fit
 
     if instrument not in INSTRUMENTS:
         raise PartitaError(f"unknown instrument '{instrument}' (expected one of {', '.join(INSTRUMENTS)})")
@@ -208,7 +208,8 @@ def train(instrument: str, out: str | Path, *, steps: int = 3000, n_phrases: int
             "soundfont": soundfont_path().name, "render_seconds": round(render_s, 1), "wall_seconds": 0.0,
             "heldout": None, "log": [], "seed": seed, "batch_size": batch_size, "crop_seconds": crop_seconds, "lr": lr}
     if resuming:  # the saved run's progress; this run's data and settings
-        card.update({k: saved[k] for k in ("steps", "wall_seconds", "train_seconds", "heldout", "log") if k in saved})
+        card.update({k: saved[k] for k in ("steps", "wall_seconds", "train_seconds", "heldout", "log", RESUME_KEY)
+                     if k in saved})
     else:
         model = DDSPPerformer(cfg)
     start = int(card["steps"])

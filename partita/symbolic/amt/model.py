@@ -141,6 +141,8 @@ def save(model: torch.nn.Module, out: str | Path, record: dict) -> None:
     record (``training.json``). The model itself is left as it was."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    from partita.training import commit_record
+
     copy.deepcopy(model).half().save_pretrained(str(out), safe_serialization=True)
     A.AnticipationTokenizer().save(out)
-    (out / "training.json").write_text(json.dumps(record, indent=1))
+    commit_record(out, record)

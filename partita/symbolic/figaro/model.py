@@ -92,14 +92,13 @@ def build(config: FigaroConfig, vocab: JointVocab):  # noqa: ANN201 - a GPT2LMHe
 def save(model, folder: str | Path, config: FigaroConfig, vocab: JointVocab, record: dict | None = None) -> Path:  # noqa: ANN001
     """Weights (safetensors), the REMI tokenizer, the config (``figaro.json``, with the
     vocabulary sizes) and the training record into ``folder``."""
+    from partita.training import commit_record
+
     folder = Path(folder)
     model.save_pretrained(str(folder), safe_serialization=True)
     vocab.remi.save(folder)
-    (folder / CONFIG_FILE).write_text(json.dumps({**asdict(config), "remi_size": vocab.offset,
-                                                  "description_size": len(vocab.desc)}, indent=1))
-    if record is not None:
-        (folder / "training.json").write_text(json.dumps(record, indent=1))
-    return folder
+    return commit_record(folder, record, {CONFIG_FILE: {**asdict(config), "remi_size": vocab.offset,
+                                                        "description_size": len(vocab.desc)}})
 
 
 def _saved_config(folder: Path) -> FigaroConfig:
