@@ -81,10 +81,15 @@ def resolve_model(model: str | Path | None) -> Path | None:
     return Path(model)
 
 
+SLUG_CHARS = 60
+"""The longest file stem made from a prompt (a file name may have at most 255 bytes)."""
+
+
 def slug(prompt: str, limit: int = 6) -> str:
-    """A file name from the first words of a prompt: "A jig in D major" → "a-jig-in-d-major"."""
+    """A file name from the first words of a prompt: "A jig in D major" → "a-jig-in-d-major";
+    at most ``SLUG_CHARS`` characters (a long word is cut)."""
     words = re.findall(r"[a-z0-9]+", prompt.lower())[:limit]
-    return "-".join(words) or "piece"
+    return "-".join(words)[:SLUG_CHARS].strip("-") or "piece"
 
 
 def _with_model_parts(arrangement, plan, instruments: tuple[int, ...], style: tuple[str, ...],  # noqa: ANN001

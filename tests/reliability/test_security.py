@@ -153,13 +153,14 @@ def test_no_unsafe_deserialisation_anywhere_in_partita():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=200))
+@given(st.text(max_size=200) | st.text(alphabet="ak -", min_size=200, max_size=600))
 def test_file_names_from_prompts_stay_in_the_output_folder(prompt):
-    from partita.compose.text_to_midi import slug
+    from partita.compose.text_to_midi import SLUG_CHARS, slug
 
     name = slug(prompt)
     out = Path("/tmp/out-folder")
     assert name and "/" not in name and "\\" not in name and name not in (".", "..")
+    assert len(name) <= SLUG_CHARS and not name.startswith("-") and not name.endswith("-")
     assert (out / f"{name}.mid").resolve().parent == out.resolve()
 
 
