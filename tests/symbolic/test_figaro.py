@@ -245,4 +245,9 @@ def test_two_training_steps_then_resume(vocab, chorale, tmp_path, monkeypatch):
     assert "resume_state" not in json.loads((out / "training.json").read_text())
     assert not (out / "fit-state").exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]   # no temporary file left
+    # the same batches, optimiser moments and generators as a run never cut: the same losses
+    whole = FT.train(tmp_path / "whole", config=cfg, steps=4, batch_size=2, log_every=1, eval_every=2, threads=1,
+                     progress=False)
+    assert [e["loss"] for e in again["log"] if "loss" in e] == [e["loss"] for e in whole["log"] if "loss" in e]
+    assert again["heldout"] == whole["heldout"]
     assert FM.load(out)[1] == replace(cfg, remi_size=vocab.offset, description_size=len(vocab.desc))

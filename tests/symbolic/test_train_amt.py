@@ -95,3 +95,29 @@ def test_a_run_cut_short_keeps_its_schedule_and_resumes(tmp_path, monkeypatch):
     assert resumed["steps"] == 5 and resumed["tokens_seen"] == 5 * SEQ_LEN   # resumed: 3 more
     assert rates[2:] == [(2, 5), (3, 5), (4, 5)]
     assert [e["step"] for e in resumed["log"] if "bits_per_token" in e] == [2, 5]   # the first run's log kept
+
+
+def test_a_resumed_run_trains_as_one_never_cut(tmp_path, monkeypatch):
+    """Cut after 2 of 4 steps and resumed: the batches, optimiser moments and generators of
+    an uninterrupted run (the same losses, the same weights)."""
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+
+    from partita.symbolic.amt import train as train_amt
+
+    score = from_music21(corpus.parse("bach/bwv66.6"))
+    events = piece_events(assign_programs("chorales", score, random.Random(0)), 0)
+    seqs = np.asarray(list(sequences(events * 3, random.Random(0), augment=10))[:6], dtype=np.int64)
+    monkeypatch.setattr(train_amt, "cached_dataset", lambda *a, **k: seqs)
+    common = {"batch_size": 1, "n_layer": 1, "n_embd": 48, "n_head": 2, "progress": False, "eval_every": 2}
+    train_amt.train(tmp_path / "cut", steps=4, stop_after=2, **common)
+    resumed = train_amt.train(tmp_path / "cut", steps=2, **common)
+    whole = train_amt.train(tmp_path / "whole", steps=4, **common)
+    assert resumed["steps"] == whole["steps"] == 4
+    def losses(record: dict) -> list[tuple[int, float]]:
+        return [(e["step"], e["loss"]) for e in record["log"] if "loss" in e]
+
+    assert losses(resumed) == losses(whole) and resumed["heldout"] == whole["heldout"]
+    a, b = load_file(str(tmp_path / "cut" / "model.safetensors")), load_file(str(tmp_path / "whole" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -83,10 +83,13 @@ def evaluate(model: torch.nn.Module, data: np.ndarray, batch_size: int = 4, max_
             "bits_per_event": round(3 * nats / math.log(2), 4)}
 
 
-def batches(data: np.ndarray, batch_size: int, seed: int) -> Callable[[int], torch.Tensor]:
+def batches(data: np.ndarray, batch_size: int, seed: int, skip: int = 0) -> Callable[[int], torch.Tensor]:
     """``step -> batch``: ``batch_size`` random sequences a step, drawn by
-    ``np.random.default_rng(seed)`` (a resumed run passes ``seed + start_step``)."""
+    ``np.random.default_rng(seed)`` after ``skip`` draws (a resumed run skips the batches the
+    saved run has seen, and draws the batches of an uninterrupted run)."""
     rng = np.random.default_rng(seed)
+    for _ in range(skip):
+        rng.integers(0, len(data), size=batch_size)
 
     def next_batch(_step: int) -> torch.Tensor:
         return torch.from_numpy(data[rng.integers(0, len(data), size=batch_size)]).long()
@@ -129,8 +132,9 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
 
     ``steps`` more steps under one warm-up and cosine schedule (over the steps done before
     plus these); ``stop_after``: stop (and save) after this many of them, the schedule
-    unchanged (a run cut short, reproducibly). The data order of a run resumed at step ``s``
-    is drawn by ``np.random.default_rng(seed + s)``.
+    unchanged (a run cut short, reproducibly). A run resumed at step ``s`` draws the batches an
+    uninterrupted run draws from step ``s`` on, and continues from fit's saved state of that
+    step (optimiser moments, generators) when the checkpoint keeps one.
 
     ``data``: train on anticipation shards (:func:`shard_sequences`; held out: their valid
     split) instead of the corpus cache; ``init_from``: start from that checkpoint's weights
@@ -189,7 +193,7 @@ def train(out: str | Path, *, steps: int = 2000, batch_size: int = 4, lr: float 
     config = FitConfig(steps=start_step + steps, lr=lr, warmup=warmup, eval_every=eval_every,
                        save_every=save_every, stop_after=stop_after or None, desc="anticipatory", progress=progress,
                        accumulate=accumulate, precision=precision, metrics=metrics)
-    return fit(model, batches(train_data, batch_size, seed + start_step), grammar_loss, config,
+    return fit(model, batches(train_data, batch_size, seed, skip=start_step * max(1, accumulate)), grammar_loss, config,
                start_step=start_step, record=record,
                evaluate=(lambda net: evaluate(net, valid_data)) if len(valid_data) else None,
                save=save_checkpoint)

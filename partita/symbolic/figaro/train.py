@@ -97,8 +97,9 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
         config: the model's sizes (ignored when resuming: the saved model's).
         steps: optimiser steps of the whole warm-up and cosine schedule.
         log_every: log the training loss every N steps.
-        resume: continue the model in ``out`` from its saved step (the same schedule, the
-            optimiser state afresh); a fresh model when ``out`` holds none.
+        resume: continue the model in ``out`` from its saved step (the same schedule and the
+            batches of an uninterrupted run; the optimiser state of that step when the
+            checkpoint keeps fit's state, else afresh); a fresh model when ``out`` holds none.
         stop_after: stop after this many steps of this call (a run cut short, to resume).
         data: train on these REMI shards (this process's train shards; held out: their
             valid split) instead of the corpus cache.
@@ -157,7 +158,9 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
             model = build(config, vocab)
         record["parameters"] = sum(p.numel() for p in model.parameters())
     start = int(record.get("steps", 0))
-    rng = np.random.default_rng(seed + start)
+    rng = np.random.default_rng(seed)
+    for _ in range(start * max(1, accumulate)):  # the batches the saved run has seen
+        rng.integers(0, len(train_rows), batch_size)
 
     def next_batch(_step: int) -> tuple[torch.Tensor, torch.Tensor]:
         return batch([train_rows[i] for i in rng.integers(0, len(train_rows), batch_size)], vocab.remi.pad_id)
