@@ -168,3 +168,6 @@ def test_two_training_steps_then_resume(tmp_path, monkeypatch):
     assert card["steps"] == 2 and card["instrument"] == "violin" and card["phrases_train"] == 2
     again = T.train("violin", out, resume=True, **kwargs)
     assert again["steps"] == 4 and [e["step"] for e in again["log"] if "loss" in e] == [1, 2, 3, 4]
+    # the crops, optimiser moments and generators of a run never cut: the same losses
+    whole = T.train("violin", tmp_path / "whole", **kwargs)
+    assert [e["loss"] for e in again["log"] if "loss" in e] == [e["loss"] for e in whole["log"] if "loss" in e]

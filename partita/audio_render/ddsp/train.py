@@ -104,12 +104,19 @@ def phrase_example(phrase: Phrase, cfg: DDSPConfig, *, vibrato_cents: float = 0.
     return Example(features(curves), curves["f0_hz"], phrase.audio[: n_frames * cfg.hop])
 
 
+def _crops(examples: list[Example], size: int, frames: int, rng: random.Random) -> list[tuple[Example, int]]:
+    """The (phrase, first frame) of each crop of one batch, drawn from ``rng``."""
+    out = []
+    for _ in range(size):
+        ex = rng.choice(examples)
+        out.append((ex, rng.randint(0, max(0, len(ex.f0) - frames))))
+    return out
+
+
 def batch(examples: list[Example], size: int, frames: int, rng: random.Random) -> tuple[torch.Tensor, ...]:
     feats, f0s, audios = [], [], []
     hop = len(examples[0].audio) // len(examples[0].f0)
-    for _ in range(size):
-        ex = rng.choice(examples)
-        start = rng.randint(0, max(0, len(ex.f0) - frames))
+    for ex, start in _crops(examples, size, frames, rng):
         seg = slice(start, start + frames)
         f, p, a = ex.feats[seg], ex.f0[seg], ex.audio[start * hop:(start + frames) * hop]
         if len(p) < frames:  # short phrase: pad with silence
@@ -169,8 +176,9 @@ def train(instrument: str, out: str | Path, *, steps: int = 3000, n_phrases: int
 
     Args:
         steps: optimiser steps of the whole schedule.
-        resume: continue the model in ``out`` from its saved step (the same schedule, the
-            optimiser state afresh); a fresh model when ``out`` holds none.
+        resume: continue the model in ``out`` from its saved step (the same schedule and the
+            crops of an uninterrupted run; the optimiser state of that step when the checkpoint
+            keeps fit's state, else afresh); a fresh model when ``out`` holds none.
         stop_after: stop after this many steps of this call (a run cut short, to resume).
 
     Returns:
@@ -214,8 +222,10 @@ def train(instrument: str, out: str | Path, *, steps: int = 3000, n_phrases: int
         model = DDSPPerformer(cfg)
     start = int(card["steps"])
     wall = float(card["wall_seconds"])
-    rng = random.Random(seed + start)
     frames = int(crop_seconds * cfg.frame_rate)
+    rng = random.Random(seed)
+    for _ in range(start):  # the crops the saved run has seen: a resumed run draws an uninterrupted one's
+        _crops(train_ex, batch_size, frames, rng)
 
     def save_card(model: DDSPPerformer, record: dict) -> None:
         record["wall_seconds"] = round(wall + time.perf_counter() - t0, 1)
