@@ -177,20 +177,31 @@ class TuneResult:
     seconds: float
 
 
-def style_rank(text: str, style: str | None) -> tuple[float, float]:
-    """(in-band share, closeness to the medians) of a tune's melody against the corpus bands
-    of ``style`` (:func:`partita.mir.style_bands.style_fit`); (0, 0) without a style or when
-    the tune cannot be read, so that the request's own rank decides alone."""
+UNREADABLE = -1e9
+"""The style rank of a tune the reader refuses (last; finite, so that reports stay JSON)."""
+
+
+def style_rank(text: str, style: str | None) -> tuple[float, tuple[float, ...]]:
+    """(in-band share, style rank) of a tune's melody: the share of its features inside the
+    corpus bands of ``style`` (:func:`partita.mir.style_bands.style_fit`), and what best-of-N
+    ranks on, higher is better: the style judge's log-odds that the tune is a real one, less
+    a cost for each feature outside the bands (:func:`partita.mir.style_judge.rank_score`),
+    where the style has a judge, else (in-band share, closeness to the style's medians). (0, (0,...)) without a style or when the tune
+    cannot be read, so that the request's own rank decides alone."""
+    from partita.mir.style_judge import judges, rank_score
+
+    width = 1 if (style or "") in judges() else 2
     if style is None:
-        return 0.0, 0.0
-    from partita.mir.style_bands import style_fit
+        return 0.0, (0.0,) * width
+    from partita.mir.style_bands import style_terms
     from partita.tokenizers.abc import to_score
 
     try:
-        share, close = style_fit(to_score(text), style)
+        share, close, real = style_terms(to_score(text), style)
     except Exception:  # noqa: BLE001 - a tune the reader refuses ranks last on style
-        return 0.0, 0.0
-    return tuple(0.0 if x != x else round(x, 6) for x in (share, close))
+        return 0.0, (UNREADABLE,) * width
+    share, close = (0.0 if x != x else round(x, 6) for x in (share, close))
+    return share, ((round(rank_score(real, share), 6),) if width == 1 else (share, close))
 
 
 def tune_rank(report: dict) -> tuple:
@@ -247,9 +258,9 @@ def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, 
 
     def judge(c: tuple[str, dict, float]) -> tuple[dict, tuple]:
         # the request first (form, key, meter...), then how much the tune looks like real tunes
-        # of its style (inside the corpus's bands, then near its medians), then fewer repairs
-        fit = style_rank(c[0], request.style)
-        c[1]["musicality"] = None if fit[0] != fit[0] else round(fit[0], 3)
+        # of its style (:func:`style_rank`), then fewer repairs
+        share, fit = style_rank(c[0], request.style)
+        c[1]["musicality"] = round(share, 3)
         rank = tune_rank(c[1])   # its last term (fewer repaired bars) after the style: a repaired bar is no control
         return c[1], (*rank[:-1], *fit, rank[-1])
 

@@ -62,12 +62,26 @@ def closeness(features: dict[str, float], bands: dict[str, list[float]], medians
 def style_fit(score: Score, style: str | None, parts: dict[str, str] | None = None) -> tuple[float, float]:
     """(in-band share, closeness to the style's medians) of a piece, melody and (chorales)
     four-voice harmony averaged; (NaN, NaN) when the style has no bands."""
+    return style_terms(score, style, parts)[:2]
+
+
+def style_terms(score: Score, style: str | None,
+                parts: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """:func:`style_fit` and the style judge's log-odds that the melody is a real tune of the
+    style (:func:`partita.mir.style_judge.realness`; NaN without a judge), the melody's
+    features measured once."""
     from partita.mir.musicality import harmony_features, in_band_share, melody_features
+    from partita.mir.style_judge import judges, realness
 
     known = bands().get(style or "")
+    judged = (style or "") in judges()
+    if not known and not judged:
+        return math.nan, math.nan, math.nan
+    melody = melody_features(score, parts)
+    real = realness(melody, style) if judged else math.nan
     if not known:
-        return math.nan, math.nan
-    groups = [("melody", melody_features(score, parts))]
+        return math.nan, math.nan, real
+    groups = [("melody", melody)]
     if "harmony" in known:
         groups.append(("harmony", harmony_features(score)))
     shares, close = [], []
@@ -77,7 +91,7 @@ def style_fit(score: Score, style: str | None, parts: dict[str, str] | None = No
     def mean(v):  # noqa: ANN001, ANN202
         v = [x for x in v if math.isfinite(x)]
         return sum(v) / len(v) if v else math.nan
-    return mean(shares), mean(close)
+    return mean(shares), mean(close), real
 
 
 if __name__ == "__main__":
