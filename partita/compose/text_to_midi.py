@@ -311,24 +311,25 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         net = figaro_net(str(model))
 
     from partita.mir.musicality import style_of
-    from partita.mir.style_bands import style_terms
-    from partita.mir.style_judge import judges, rank_score
+    from partita.mir.style_bands import style_fit
 
     style = style_of(attrs.style)
-    judged = writer == "tune" and (style or "") in judges()
 
     def judge(c: Candidate) -> tuple[FidelityReport, tuple]:
         # fidelity first (a stated control is never traded), then how much the piece looks
-        # like real pieces of its style, then the writer's own check
+        # like real pieces of its style (bands of the corpus's train split), then the writer's own check
         report = fidelity_report(c.arrangement.score, attrs)
-        m, typical, real = style_terms(c.arrangement.score, style, c.arrangement.parts)
+        m, typical = style_fit(c.arrangement.score, style, c.arrangement.parts)
         c.musicality = None if m != m else m   # NaN: the style has no bands
-        if judged:   # the ABC model's tunes: the style judge's log-odds of a real tune
-            return report, (report.score, round(rank_score(real, m), 6), 0.0, *c.rank)
         # inside the bands first, then the nearest to the style's medians; not for chorales,
         # whose candidates are drawn from costs made of the corpus's own shares: pulling them
         # to the medians took away Bach's spread (four-voice classifier 0.73 with the
-        # tie-break, 0.55 without, 15 chorales of the musicality benchmark)
+        # tie-break, 0.55 without, 15 chorales of the musicality benchmark; the five tune
+        # styles' mean moved the other way, 0.64 -> 0.67). The style judge that ranks
+        # `partita abc`'s tunes (partita.mir.style_judge) did not help here: the same
+        # benchmark's `generate` row went 0.64 -> 0.67 with it (jig 0.50 -> 0.66, slip jig
+        # 0.75 -> 0.67); it learned the tunes as the ABC writer leaves them, not the
+        # arrangements' melodies, and each candidate here is one tune
         near = 0.0 if typical != typical or writer == "chorale" else round(typical, 6)
         return report, (report.score, c.musicality or 0.0, near, *c.rank)
 
