@@ -94,13 +94,22 @@ def _one(seed: int) -> tuple[Any, Any, tuple]:
 
 
 def _side_by_side(write: Callable, judge: Callable, seeds: list[int], workers: int) -> list[tuple]:
+    import gc
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     global _JOB
     _JOB = (write, judge)    # the forked workers inherit it: closures need no pickling
+    # Everything loaded so far (models, music21, the style bands) moves out of the garbage
+    # collector's sight while the workers run: a worker's collections would otherwise write
+    # to the header of every inherited object and copy nearly every page of the parent
+    # (`partita generate` of a 16-bar jig: 2.75 s -> 2.15 s, medians of 4 one after the
+    # other; 3.06 s -> 2.86 s, 5 alternating pairs later on a slower machine). Unfrozen after,
+    # so that a long-lived process (the server) still collects them.
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
             return list(pool.map(_one, seeds))
     finally:
         _JOB = None
+        gc.unfreeze()
