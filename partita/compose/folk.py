@@ -125,7 +125,9 @@ def fit_octave(notes: list[tuple[int, int, int]], program: int) -> list[tuple[in
         return []
     lo, hi = INSTRUMENT_RANGES.get(program, (55, 84))
     pitches = [p for _, _, p in notes]
-    best = min(range(-4, 5), key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches), abs(k),
+    # only shifts that keep every note a MIDI pitch (a tune spanning 50-117 once moved up to 129)
+    shifts = [k for k in range(-4, 5) if 0 <= min(pitches) + 12 * k and max(pitches) + 12 * k <= 127] or [0]
+    best = min(shifts, key=lambda k: (sum(not lo <= p + 12 * k <= hi for p in pitches), abs(k),
                                              abs((min(pitches) + max(pitches)) / 2 + 12 * k - (lo + hi) / 2)))
     return [(t, d, p + 12 * best) for t, d, p in notes]
 
@@ -136,7 +138,7 @@ def double(lead: list[tuple[int, int, int]], program: int) -> list[tuple[int, in
     :func:`fit_octave`."""
     lo, hi = INSTRUMENT_RANGES.get(program, (55, 84))
     for shift in (12, -12, 0):
-        if all(lo <= p + shift <= hi for _, _, p in lead):
+        if all(lo <= p + shift <= hi and 0 <= p + shift <= 127 for _, _, p in lead):
             return [(t, d, p + shift) for t, d, p in lead]
     return fit_octave(lead, program)
 

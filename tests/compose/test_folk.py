@@ -34,6 +34,23 @@ def test_fit_octave_moves_by_octaves_into_range():
     assert fit_octave(notes, 73) == notes                               # a flute as it is
 
 
+def test_a_tune_wider_than_its_instrument_stays_in_midi_range():
+    """A tune the model wrote over 50-117 (a hornpipe in B flat for fiddle, seed 138): the
+    fiddle's range would take it an octave up, to pitch 129, which no MIDI note has (symusic
+    refused it: an internal error of `partita generate`)."""
+    from partita.compose.folk import double
+
+    wide = [(0, 240, 50), (240, 240, 117), (480, 240, 60)]
+    for program in (40, 41, 42, 73, 0):
+        for line in (fit_octave(wide, program), double(wide, program)):
+            assert all(0 <= p <= 127 for _, _, p in line) and {p % 12 for _, _, p in line} == {2, 9, 0}
+    attrs = Attributes(key=(10, "major"), meter=(4, 4), tempo=120.0, instruments=(40, 73), bars=2,
+                       style=("hornpipe",))
+    tune = Tune("", [(i * TPQ, TPQ, p) for i, p in enumerate([50, 117, 60, 70, 62, 65, 70, 74])], {}, ())
+    arrangement, _ = arrange_tune(attrs, tune, seed=0)
+    assert all(0 <= n.pitch <= 127 for t in arrangement.score.tracks for n in t.notes)
+
+
 def test_the_tune_is_arranged_around_its_own_chords():
     bar = TPQ * 2   # 2/4
     # D major: D F# A D | G B G B | A C# E A | D D
