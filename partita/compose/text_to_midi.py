@@ -21,7 +21,7 @@ from symusic import Score
 from partita.compose.arrange import arrange
 from partita.compose.plan import plan as make_plan
 from partita.mir.fidelity import FidelityReport
-from partita.text.attributes import Attributes
+from partita.text.attributes import DRUMS, Attributes
 from partita.text.parse import parse_prompt
 
 
@@ -214,8 +214,8 @@ def writer_for(request: GenerateRequest, attrs: Attributes, fixed_plan: Any) -> 
     if str(request.model) != "auto":   # a FIGARO checkpoint named by the user: it writes
         return "figaro"
     if fixed_plan is None and checkpoints.exists("abc"):
-        if is_chorale(attrs):
-            return "chorale"
+        if is_chorale(attrs) and any(p != DRUMS for p in attrs.instruments):
+            return "chorale"   # four voices need a pitched instrument to sing them
         if tune_style(attrs) is not None:
             return "tune"
     return "figaro"
@@ -232,8 +232,18 @@ def write_chorale_candidate(attrs: Attributes, seed: int) -> Candidate:
 
     tune = write_tune(attrs, seed)
     chorale = write_chorale(tune.notes, attrs.key, attrs.meter, bars_for(attrs), seed=seed)
-    score, parts = chorale_score(chorale, attrs.instruments, attrs.tempo, attrs.meter, key_signature_of(attrs.key))
+    pitched = tuple(p for p in attrs.instruments if p != DRUMS)
+    score, parts = chorale_score(chorale, pitched, attrs.tempo, attrs.meter, key_signature_of(attrs.key))
     writers = dict.fromkeys(parts, "chorale writer (soprano from the abc model)")
+    if len(pitched) < len(attrs.instruments):   # drums asked for too: the arranger's groove
+        from symusic import Track
+
+        from partita.compose.arrange import drum_notes
+
+        drums = Track("drums", 0, True)
+        drums.notes.extend(drum_notes(make_plan(attrs, seed=seed)))
+        score.tracks.append(drums)
+        parts["drums"], writers["drums"] = "drums", "arranger"
     return Candidate(Arrangement(score, parts), writers, tune.rank)
 
 

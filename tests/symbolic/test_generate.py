@@ -118,6 +118,24 @@ def test_the_writer_follows_the_style_unless_a_model_or_writer_is_named():
     assert writer_for(GenerateRequest(model=None), jig, None) == "arranger"
     assert writer_for(GenerateRequest(writer="chorale"), jig, None) == "chorale"
     assert writer_for(GenerateRequest(), jig, object()) == "figaro"       # a description file's plan
+    drums_alone = parse_prompt("a chorale in D minor for drums, 8 bars")
+    assert writer_for(GenerateRequest(), drums_alone, None) == "figaro"   # no pitched voice to sing it
+
+
+def test_a_chorale_with_drums_sings_on_the_pitched_instruments_and_keeps_the_drums():
+    """The chorale writer once gave drums (program 128) a voice: pretty_midi's ValueError, an
+    internal error of `partita generate "a chorale in D minor for rock band, 8 bars"`."""
+    from partita.compose.text_to_midi import write_chorale_candidate
+    from partita.text.parse import parse_prompt
+
+    attrs = parse_prompt("a chorale in D minor for organ, trumpet and drums, 4 bars")
+    candidate = write_chorale_candidate(attrs, seed=3)
+    score, parts = candidate.arrangement.score, candidate.arrangement.parts
+    drums = [t for t in score.tracks if t.is_drum]
+    assert len(drums) == 1 and len(drums[0].notes) > 0 and parts["drums"] == "drums"
+    pitched = [t for t in score.tracks if not t.is_drum]
+    assert sorted(t.program for t in pitched) == [19, 56] and all(len(t.notes) for t in pitched)
+    assert any("soprano" in role for role in parts.values())
 
 
 def test_the_files_of_a_piece_are_written_as_a_set(tmp_path, monkeypatch):
