@@ -338,8 +338,8 @@ def generate(prompt: str | Attributes | GenerateRequest = "", **options: Any) ->
         # styles' mean moved the other way, 0.64 -> 0.67). The style judge that ranks
         # `partita abc`'s tunes (partita.mir.style_judge) did not help here: the same
         # benchmark's `generate` row went 0.64 -> 0.67 with it (jig 0.50 -> 0.66, slip jig
-        # 0.75 -> 0.67); it learned the tunes as the ABC writer leaves them, not the
-        # arrangements' melodies, and each candidate here is one tune
+        # 0.75 -> 0.67), nor did a judge trained on these arrangements' own melodies
+        # (0.668 -> 0.657 on the benchmark's prompts, seeds 0-5: noise)
         near = 0.0 if typical != typical or writer == "chorale" else round(typical, 6)
         return report, (report.score, c.musicality or 0.0, near, *c.rank)
 
