@@ -51,6 +51,19 @@ def optimizer_step(model: torch.nn.Module, opt: torch.optim.Optimizer, loss: tor
     return loss.item()
 
 
+def batch_indices(n: int, batch_size: int, seed: int, skip: int = 0) -> Callable[[], Any]:
+    """A draw of ``batch_size`` random indices below ``n`` a call, from
+    ``np.random.default_rng(seed)`` after ``skip`` draws: a run resumed at step ``s`` skips the
+    ``s`` (times accumulation) batches the saved run drew, and then draws the batches of an
+    uninterrupted run."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for _ in range(skip):
+        rng.integers(0, n, size=batch_size)
+    return lambda: rng.integers(0, n, size=batch_size)
+
+
 RESUME_KEY = "resume_state"   # in training.json: the folder of fit's state at that step (intermediate saves)
 RESUME_DIR = "fit-state"
 _SAVING: dict = {}            # set by fit while a family's save callback runs: accelerator, step, keep

@@ -35,7 +35,7 @@ def model_candidates(model, style: str, requests: int = REQUESTS, seed: int = SE
     them) for ``requests`` prompts of ``style``."""
     from tqdm import tqdm
 
-    from partita.compose.tunes import request_from_prompt, write_candidate
+    from partita.compose.tunes import patch_budget, request_from_prompt, write_candidate
     from partita.mir.musicality import abc_score, melody_features
 
     rng = random.Random(f"{style}-{seed}")
@@ -45,7 +45,7 @@ def model_candidates(model, style: str, requests: int = REQUESTS, seed: int = SE
         s = seed + j
         request, _ = request_from_prompt(prompt, seed=s)
         text = request.prompt_text()
-        budget = len(text.splitlines()) + 3 * request.sections * request.bars_per_section + 8
+        budget = patch_budget(request, text)
         for k in range(4):
             tune, _report, _ = write_candidate(model, text, request, seed=s * 4 + k, max_patches=budget)
             try:

@@ -212,6 +212,12 @@ def tune_rank(report: dict) -> tuple:
             -report.get("repaired_bars", 0))
 
 
+def patch_budget(request: TuneRequest, prompt_text: str) -> int:
+    """The most patches a tune for ``request`` may take: the prompt's lines, three a bar
+    (long bars take two patches), and 8 more."""
+    return len(prompt_text.splitlines()) + 3 * request.sections * request.bars_per_section + 8
+
+
 def write_candidate(model: BarPatchModel, prompt_text: str, request: TuneRequest, *, seed: int, top_p: float = 0.9,
                     temperature: float = 1.0, guarded: bool = True,
                     max_patches: int | None = None, repeat_penalty: float | None = None) -> tuple[str, dict, float]:
@@ -248,8 +254,7 @@ def compose(model: BarPatchModel, request: TuneRequest, *, candidates: int = 4, 
 
     request.check()
     prompt_text = request.prompt_text()
-    # long bars take two patches
-    budget = len(prompt_text.splitlines()) + 3 * request.sections * request.bars_per_section + 8
+    budget = patch_budget(request, prompt_text)
     t0 = time.perf_counter()
 
     def write(s: int) -> tuple[str, dict, float]:

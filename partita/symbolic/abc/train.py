@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from partita.errors import PartitaError
@@ -28,7 +27,7 @@ from partita.symbolic.abc.model import (
     save,
 )
 from partita.tokenizers import abc as T
-from partita.training import FitConfig, adamw, fit
+from partita.training import FitConfig, adamw, batch_indices, fit
 
 
 def evaluate(model: BarPatchModel | CharModel, rows: Sequence[Tune], batch_size: int = 16) -> dict:
@@ -147,13 +146,10 @@ def train(out: str | Path, *, config: AbcModelConfig | None = None, steps: int =
         next_batch = Batches(stream, batch_size, lambda rows: batch_for(
             config, [[*tok.unflatten(r["tokens"]), [T.EOS]] for r in rows]))
     else:
-        rng = np.random.default_rng(seed)
-        for _ in range(start * max(1, accumulate)):  # the batches the saved run has seen
-            rng.integers(0, len(train_rows), size=batch_size)
+        draw = batch_indices(len(train_rows), batch_size, seed, skip=start * max(1, accumulate))
 
         def next_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-            idx = rng.integers(0, len(train_rows), size=batch_size)
-            return batch_for(config, [train_rows[i] for i in idx])
+            return batch_for(config, [train_rows[i] for i in draw()])
 
     fit_config = FitConfig(steps=steps, lr=lr, warmup=warmup, clip=1.0, log_every=50, eval_every=eval_every,
                            save_every=save_every, stop_after=stop_after, desc=f"abc ({config.kind})",

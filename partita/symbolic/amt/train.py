@@ -87,12 +87,12 @@ def batches(data: np.ndarray, batch_size: int, seed: int, skip: int = 0) -> Call
     """``step -> batch``: ``batch_size`` random sequences a step, drawn by
     ``np.random.default_rng(seed)`` after ``skip`` draws (a resumed run skips the batches the
     saved run has seen, and draws the batches of an uninterrupted run)."""
-    rng = np.random.default_rng(seed)
-    for _ in range(skip):
-        rng.integers(0, len(data), size=batch_size)
+    from partita.training import batch_indices
+
+    draw = batch_indices(len(data), batch_size, seed, skip)
 
     def next_batch(_step: int) -> torch.Tensor:
-        return torch.from_numpy(data[rng.integers(0, len(data), size=batch_size)]).long()
+        return torch.from_numpy(data[draw()]).long()
 
     return next_batch
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from partita.errors import PartitaError
@@ -110,7 +109,7 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
     Raises:
         PartitaError: no training windows; shards or checkpoint that do not match.
     """
-    from partita.training import FitConfig, fit
+    from partita.training import FitConfig, batch_indices, fit
 
     if threads:
         torch.set_num_threads(threads)
@@ -158,12 +157,10 @@ def train(out: str | Path, *, config: FigaroConfig | None = None, steps: int = 2
             model = build(config, vocab)
         record["parameters"] = sum(p.numel() for p in model.parameters())
     start = int(record.get("steps", 0))
-    rng = np.random.default_rng(seed)
-    for _ in range(start * max(1, accumulate)):  # the batches the saved run has seen
-        rng.integers(0, len(train_rows), batch_size)
+    draw = batch_indices(len(train_rows), batch_size, seed, skip=start * max(1, accumulate))
 
     def next_batch(_step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return batch([train_rows[i] for i in rng.integers(0, len(train_rows), batch_size)], vocab.remi.pad_id)
+        return batch([train_rows[i] for i in draw()], vocab.remi.pad_id)
 
     return fit(model, next_batch, lm_loss,
                FitConfig(steps=steps, lr=lr, warmup=warmup, log_every=log_every, eval_every=eval_every,
