@@ -163,11 +163,8 @@ def uninterrupted(tmp_path_factory):
     return d
 
 
-def _kill_resume_and_compare(tmp_path: Path, whole: Path, stage: str, expected_step: int) -> None:
-    import torch
-
-    marker = tmp_path / "marker"
-    proc = _child(tmp_path / "state", tmp_path / "weights.pt", tmp_path / "killed.jsonl", stage, marker)
+def _kill_when_paused(proc: subprocess.Popen, marker: Path) -> None:
+    """SIGKILL ``proc`` once it has written ``marker`` (it then waits at the chosen point of a save)."""
     t0 = time.monotonic()
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()[1][-2000:]
@@ -175,6 +172,14 @@ def _kill_resume_and_compare(tmp_path: Path, whole: Path, stage: str, expected_s
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
+
+
+def _kill_resume_and_compare(tmp_path: Path, whole: Path, stage: str, expected_step: int) -> None:
+    import torch
+
+    marker = tmp_path / "marker"
+    _kill_when_paused(_child(tmp_path / "state", tmp_path / "weights.pt", tmp_path / "killed.jsonl", stage, marker),
+                      marker)
     assert _check_state_folder(tmp_path / "state") == expected_step   # the old state, or the new one
     # resumed with another seed for numpy: the data order must come from the saved state
     killed = _exact_losses(tmp_path / "killed.jsonl")
@@ -217,8 +222,7 @@ torch.set_num_threads(1)
 import partita.training as TR
 from partita.cli import main
 from partita.symbolic.abc import train as ABC
-from tests.symbolic.abc_tiny import TUNE
-from tests.test_training_kill import JIG
+from tests.symbolic.abc_tiny import JIG, TUNE
 
 ABC.corpus_tunes = lambda split, limit=None: [TUNE, JIG] if split == "train" else [JIG]
 marker, stage, kill_at, *argv = sys.argv[1:]
@@ -251,17 +255,6 @@ elif stage == "files":         # half of the new state written
 sys.exit(main(argv))
 '''
 
-JIG = """X:2
-T:Jig
-M:6/8
-L:1/8
-R:jig
-K:D
-|:A|dfa afd|gbg fed|ceg fed|cBA A2:|
-|:g|fef gfg|afd dfa|gbg fed|cBA A2:|
-"""
-
-
 def _cli(out: Path, stage: str = "none", *more: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     argv = ["train", "abc", "-o", str(out), "--width", "32", "--patch-layers", "1", "--char-layers", "1",
@@ -286,15 +279,7 @@ def test_partita_train_abc_killed_during_a_save_resumes_as_if_never_killed(tmp_p
     assert whole["steps"] == STEPS and RESUME_KEY not in whole            # the end keeps no state
     assert not (tmp_path / "whole" / "fit-state").exists()
     out = tmp_path / "parts"
-    proc = _cli(out, stage)
-    marker = Path(str(out) + ".marker")
-    t0 = time.monotonic()
-    while not marker.exists():
-        assert proc.poll() is None, proc.communicate()[1][-2000:]
-        assert time.monotonic() - t0 < 120, "the child never reached the save"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    _kill_when_paused(_cli(out, stage), Path(str(out) + ".marker"))
     record = json.loads((out / "training.json").read_text())
     old = KILL_AT - SAVE_EVERY
     assert record["steps"] == old and Path(record[RESUME_KEY]).name == f"step-{old:08d}"

@@ -17,6 +17,17 @@ K:G
 |:g2gf gdBd|g2f2 e2d2|c2ec B2dB|c2A2 A2BA|g2gf gdBd|g2f2 e2d2|c2ec B2dB|A2F2 G4:|
 """
 
+JIG = """X:2
+T:Jig
+M:6/8
+L:1/8
+R:jig
+K:D
+|:A|dfa afd|gbg fed|ceg fed|cBA A2:|
+|:g|fef gfg|afd dfa|gbg fed|cBA A2:|
+"""
+"""A second tune (a jig), for the held-out split of tiny corpora."""
+
 TINY = dict(d_model=32, patch_layers=1, char_layers=1, heads=2, max_patches=64, max_chars=512)
 """The sizes of a tiny model: one layer per decoder, width 32."""
 

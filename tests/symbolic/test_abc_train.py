@@ -13,17 +13,7 @@ from partita.errors import PartitaError
 from partita.symbolic.abc import train as TR
 from partita.symbolic.abc.data import batch_for, encode_tunes
 from partita.symbolic.abc.model import AbcModelConfig, load
-from tests.symbolic.abc_tiny import TINY, TUNE, tiny
-
-JIG = """X:2
-T:Jig
-M:6/8
-L:1/8
-R:jig
-K:D
-|:A|dfa afd|gbg fed|ceg fed|cBA A2:|
-|:g|fef gfg|afd dfa|gbg fed|cBA A2:|
-"""
+from tests.symbolic.abc_tiny import JIG, TINY, TUNE, tiny
 
 
 @pytest.fixture
